@@ -1,0 +1,524 @@
+package booking
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	mathrand "math/rand/v2"
+	"strings"
+	"time"
+
+	"balcao/internal/calendar"
+	"balcao/internal/directory"
+	"balcao/internal/store"
+)
+
+// Errors the booking operations return; the web layers map them to answers.
+var (
+	ErrSlotTaken      = errors.New("slot taken")
+	ErrNoSuchSlot     = errors.New("no such slot")
+	ErrNotCancellable = errors.New("appointment cannot be changed")
+	ErrRangeTooLong   = errors.New("range too long")
+)
+
+// InvalidError carries the fields of a request that are wrong.
+type InvalidError struct{ Fields FieldErrors }
+
+func (e *InvalidError) Error() string {
+	keys := make([]string, 0, len(e.Fields))
+	for k := range e.Fields {
+		keys = append(keys, k)
+	}
+	return "invalid request: " + strings.Join(keys, ", ")
+}
+
+// Statuses of an appointment.
+const (
+	StatusBooked    = "booked"
+	StatusCancelled = "cancelled"
+	StatusDone      = "done"
+	StatusNoShow    = "no_show"
+)
+
+// MaxRangeDays bounds one availability query.
+const MaxRangeDays = 31
+
+// Appointment is a booked (or once booked) appointment.
+type Appointment struct {
+	ID            string
+	ThemeID       string
+	AgentID       string
+	InterpreterID string
+	Start, End    time.Time
+	Status        string
+	Citizen       Citizen
+	TimeZone      string
+	SignLanguage  bool
+	Notes         string
+	Sequence      int
+	Channel       string
+	CreatedAt     time.Time
+}
+
+// Booked is a new appointment with the secrets that only its creator ever sees: the
+// manage token (cancel, reschedule) and the join token (enter the call).
+type Booked struct {
+	Appointment
+	ManageToken string
+	JoinToken   string
+}
+
+// Service books appointments in the database.
+type Service struct {
+	db  *store.DB
+	loc *time.Location
+	now func() time.Time
+}
+
+// NewService returns a booking service on db; now is the clock (time.Now in production).
+func NewService(db *store.DB, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{db: db, loc: calendar.Lisbon(), now: now}
+}
+
+// Location is the agency's time zone.
+func (s *Service) Location() *time.Location { return s.loc }
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.now() }
+
+// Availability lists the free slots of a theme on the days from..to (inclusive).
+func (s *Service) Availability(ctx context.Context, themeID string, from, to calendar.Date, signLanguage bool) ([]Slot, error) {
+	if to.Before(from) || calendar.DaysBetween(from, to) >= MaxRangeDays {
+		return nil, ErrRangeTooLong
+	}
+	th, err := directory.ThemeByID(ctx, s.db, themeID)
+	if err != nil {
+		return nil, err
+	}
+	rules := RulesOf(th)
+	now := s.now()
+	today := calendar.DateOf(now.In(s.loc))
+	if from.Before(today) {
+		from = today
+	}
+	if last := rules.LastDay(now, s.loc); to.After(last) {
+		to = last
+	}
+	if to.Before(from) {
+		return nil, nil
+	}
+	agents, interpreters, err := s.resources(ctx, s.db, th.ID, from.Start(s.loc), to.AddDays(1).Start(s.loc), signLanguage)
+	if err != nil {
+		return nil, fmt.Errorf("availability of %s: %w", themeID, err)
+	}
+	return Slots(rules, from, to, now, s.loc, agents, interpreters), nil
+}
+
+// resources loads the agents of a theme (and the interpreters, when asked) as they stand
+// between two instants. Interpreters is nil unless asked for.
+func (s *Service) resources(ctx context.Context, q store.Queryer, themeID string, from, to time.Time, withInterpreters bool) ([]Resource, []Resource, error) {
+	agentStaff, err := directory.Agents(ctx, q, themeID, from, to)
+	if err != nil {
+		return nil, nil, err
+	}
+	var interpreterStaff []directory.Staff
+	if withInterpreters {
+		if interpreterStaff, err = directory.Interpreters(ctx, q, from, to); err != nil {
+			return nil, nil, err
+		}
+	}
+	opening, err := directory.OpeningHours(ctx, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	firstDay, lastDay := calendar.DateOf(from.In(s.loc)), calendar.DateOf(to.Add(-time.Second).In(s.loc))
+	closures, err := directory.Closures(ctx, q, firstDay.String(), lastDay.String())
+	if err != nil {
+		return nil, nil, err
+	}
+	closedDays := map[string]bool{}
+	for _, c := range closures {
+		closedDays[c.LocationID+"|"+c.Day] = true
+	}
+	closed := func(day calendar.Date, location string) bool {
+		if _, holiday := calendar.IsNationalHoliday(day); holiday {
+			return true
+		}
+		return closedDays["|"+day.String()] || closedDays[location+"|"+day.String()]
+	}
+	build := func(staff []directory.Staff) ([]Resource, error) {
+		out := make([]Resource, 0, len(staff))
+		for _, st := range staff {
+			out = append(out, Resource{ID: st.ID, Windows: Windows(st, opening[st.LocationID], firstDay, lastDay, closed, s.loc), Busy: map[int64]bool{}})
+		}
+		return out, busyBlocks(ctx, q, out, from, to)
+	}
+	agents, err := build(agentStaff)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !withInterpreters {
+		return agents, nil, nil
+	}
+	interpreters, err := build(interpreterStaff)
+	if interpreters == nil {
+		interpreters = []Resource{}
+	}
+	return agents, interpreters, err
+}
+
+func busyBlocks(ctx context.Context, q store.Queryer, resources []Resource, from, to time.Time) error {
+	if len(resources) == 0 {
+		return nil
+	}
+	index := map[string]int{}
+	args := make([]any, 0, len(resources)+2)
+	for i, r := range resources {
+		index[r.ID] = i
+		args = append(args, r.ID)
+	}
+	args = append(args, from.Unix(), to.Unix())
+	rows, err := q.Query(ctx, `SELECT staff_id, block_start FROM staff_bookings
+		WHERE staff_id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(resources)), ",")+`)
+		AND block_start >= ? AND block_start < ?`, args...)
+	if err != nil {
+		return fmt.Errorf("read booked blocks: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var block int64
+		if err := rows.Scan(&id, &block); err != nil {
+			return fmt.Errorf("read booked blocks: %w", err)
+		}
+		resources[index[id]].Busy[block] = true
+	}
+	return rows.Err()
+}
+
+// checkStart maps a start's problem to the error a caller reports.
+func (s *Service) checkStart(rules Rules, start time.Time) error {
+	switch rules.CheckStart(start, s.now(), s.loc) {
+	case StartUnaligned:
+		return &InvalidError{Fields: FieldErrors{"start": "error.start_unaligned"}}
+	case StartTooSoon:
+		return &InvalidError{Fields: FieldErrors{"start": "error.start_too_soon"}}
+	case StartTooFar:
+		return &InvalidError{Fields: FieldErrors{"start": "error.start_too_far"}}
+	}
+	return nil
+}
+
+// Book books an appointment: it validates the request, then claims a free qualified
+// agent (and interpreter) for the slot. ErrSlotTaken means every seat is gone.
+func (s *Service) Book(ctx context.Context, req Request) (Booked, error) {
+	if errs := req.Validate(); len(errs) > 0 {
+		return Booked{}, &InvalidError{Fields: errs}
+	}
+	th, err := directory.ThemeByID(ctx, s.db, req.ThemeID)
+	if err != nil {
+		return Booked{}, err
+	}
+	rules := RulesOf(th)
+	start := req.Start.UTC()
+	if err := s.checkStart(rules, start); err != nil {
+		return Booked{}, err
+	}
+	manage, manageHash := newToken()
+	join, joinHash := newToken()
+	now := s.now().UTC()
+	channel := req.Channel
+	if channel == "" {
+		channel = "portal"
+	}
+	b := Booked{ManageToken: manage, JoinToken: join, Appointment: Appointment{
+		ID: store.NewID(), ThemeID: th.ID, Start: start, End: start.Add(rules.Duration), Status: StatusBooked,
+		Citizen: req.Citizen, TimeZone: req.TimeZone, SignLanguage: req.SignLanguage, Notes: req.Notes,
+		Channel: channel, CreatedAt: now,
+	}}
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		agentID, interpreterID, err := s.claimSeat(ctx, tx, th.ID, rules, start, req.SignLanguage, b.ID, "")
+		if err != nil {
+			return err
+		}
+		b.AgentID, b.InterpreterID = agentID, interpreterID
+		_, err = tx.Exec(ctx, `INSERT INTO appointments (id, theme_id, agent_id, interpreter_id, starts_at, ends_at,
+				status, citizen_name, citizen_email, citizen_phone, citizen_niss, citizen_nif, language, time_zone,
+				sign_language, notes, manage_token_hash, join_token_hash, sequence, channel, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+			b.ID, b.ThemeID, b.AgentID, nullable(b.InterpreterID), b.Start.Unix(), b.End.Unix(), b.Status,
+			b.Citizen.Name, b.Citizen.Email, b.Citizen.Phone, b.Citizen.NISS, b.Citizen.NIF, b.Citizen.Language,
+			b.TimeZone, b.SignLanguage, b.Notes, manageHash, joinHash, b.Channel, now.Unix(), now.Unix())
+		if err != nil {
+			return fmt.Errorf("insert appointment: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Booked{}, fmt.Errorf("book %s at %s: %w", th.ID, start.Format(time.RFC3339), err)
+	}
+	return b, nil
+}
+
+// claimSeat finds a free agent (preferring the one given, on a reschedule) and, when
+// needed, a free interpreter for the slot, and claims their blocks for the appointment.
+func (s *Service) claimSeat(ctx context.Context, tx *store.Tx, themeID string, rules Rules, start time.Time, signLanguage bool, appointmentID, preferAgent string) (string, string, error) {
+	claimEnd := start.Add(rules.Claim())
+	agents, interpreters, err := s.resources(ctx, tx, themeID, start, claimEnd, signLanguage)
+	if err != nil {
+		return "", "", err
+	}
+	candidates := FreeResources(rules, start, agents)
+	if len(candidates) == 0 {
+		return "", "", s.whyNoSeat(rules, start, agents)
+	}
+	// A random order spreads concurrent bookings over the agents, so they rarely contend
+	// for the same rows; the preferred agent, if free, goes first.
+	mathrand.Shuffle(len(candidates), func(i, j int) { candidates[i], candidates[j] = candidates[j], candidates[i] })
+	for i, id := range candidates {
+		if id == preferAgent {
+			candidates[0], candidates[i] = candidates[i], candidates[0]
+		}
+	}
+	blocks := Blocks(start, rules.Claim())
+	agentID, err := claimFirst(ctx, tx, candidates, blocks, appointmentID, "")
+	if err != nil || agentID == "" {
+		return "", "", errors.Join(err, ErrSlotTaken)
+	}
+	if !signLanguage {
+		return agentID, "", nil
+	}
+	free := FreeResources(rules, start, interpreters)
+	mathrand.Shuffle(len(free), func(i, j int) { free[i], free[j] = free[j], free[i] })
+	interpreterID, err := claimFirst(ctx, tx, free, blocks, appointmentID, agentID)
+	if err != nil || interpreterID == "" {
+		return "", "", errors.Join(err, ErrSlotTaken)
+	}
+	return agentID, interpreterID, nil
+}
+
+// whyNoSeat tells a slot that is full (taken) from a time nobody works (no such slot).
+func (s *Service) whyNoSeat(rules Rules, start time.Time, agents []Resource) error {
+	for _, a := range agents {
+		if a.Covers(start, start.Add(rules.Duration)) {
+			return ErrSlotTaken
+		}
+	}
+	return ErrNoSuchSlot
+}
+
+// claimFirst claims the blocks for the first candidate (other than skip) whose blocks are
+// all still free, and returns its id, or "" when every candidate was taken meanwhile.
+// Claiming is an insert that does nothing on conflict: the primary key of staff_bookings
+// decides between concurrent bookings, on one server or many.
+func claimFirst(ctx context.Context, tx *store.Tx, candidates []string, blocks []int64, appointmentID, skip string) (string, error) {
+	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?),", len(blocks)), ",")
+	for _, id := range candidates {
+		if id == skip {
+			continue
+		}
+		args := make([]any, 0, 3*len(blocks))
+		for _, b := range blocks {
+			args = append(args, id, b, appointmentID)
+		}
+		res, err := tx.Exec(ctx, "INSERT INTO staff_bookings (staff_id, block_start, appointment_id) VALUES "+values+
+			" ON CONFLICT DO NOTHING", args...)
+		if err != nil {
+			return "", fmt.Errorf("claim blocks of %s: %w", id, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return "", fmt.Errorf("claim blocks of %s: %w", id, err)
+		}
+		if int(n) == len(blocks) {
+			return id, nil
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM staff_bookings WHERE staff_id = ? AND appointment_id = ?", id, appointmentID); err != nil {
+			return "", fmt.Errorf("release blocks of %s: %w", id, err)
+		}
+	}
+	return "", nil
+}
+
+const appointmentColumns = `id, theme_id, agent_id, COALESCE(interpreter_id, ''), starts_at, ends_at, status,
+	citizen_name, citizen_email, citizen_phone, citizen_niss, citizen_nif, language, time_zone, sign_language,
+	notes, sequence, channel, created_at`
+
+func scanAppointment(row interface{ Scan(...any) error }, extra ...any) (Appointment, error) {
+	var a Appointment
+	var start, end, created int64
+	dest := []any{&a.ID, &a.ThemeID, &a.AgentID, &a.InterpreterID, &start, &end, &a.Status,
+		&a.Citizen.Name, &a.Citizen.Email, &a.Citizen.Phone, &a.Citizen.NISS, &a.Citizen.NIF, &a.Citizen.Language,
+		&a.TimeZone, &a.SignLanguage, &a.Notes, &a.Sequence, &a.Channel, &created}
+	err := row.Scan(append(dest, extra...)...)
+	a.Start, a.End, a.CreatedAt = time.Unix(start, 0).UTC(), time.Unix(end, 0).UTC(), time.Unix(created, 0).UTC()
+	return a, err
+}
+
+// Token kinds an appointment can be reached with.
+const (
+	ManageToken = "manage_token_hash"
+	JoinToken   = "join_token_hash"
+)
+
+// Get returns the appointment if token is its token of the given kind. A wrong token is
+// answered exactly like an unknown id, so that neither can be probed.
+func (s *Service) Get(ctx context.Context, id, token, kind string) (Appointment, error) {
+	return s.getWith(ctx, s.db, id, token, kind)
+}
+
+func (s *Service) getWith(ctx context.Context, q store.Queryer, id, token, kind string) (Appointment, error) {
+	if kind != ManageToken && kind != JoinToken {
+		return Appointment{}, fmt.Errorf("get appointment: unknown token kind %q", kind)
+	}
+	var hash string
+	a, err := scanAppointment(q.QueryRow(ctx, "SELECT "+appointmentColumns+", "+kind+" FROM appointments WHERE id = ?", id), &hash)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !tokenMatches(token, hash)) {
+		return Appointment{}, fmt.Errorf("appointment %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return Appointment{}, fmt.Errorf("read appointment %q: %w", id, err)
+	}
+	return a, nil
+}
+
+// Cancel cancels a booked appointment that has not started, freeing its staff.
+func (s *Service) Cancel(ctx context.Context, id, token string) (Appointment, error) {
+	var a Appointment
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if a, err = s.lockChangeable(ctx, tx, id, token); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM staff_bookings WHERE appointment_id = ?", id); err != nil {
+			return fmt.Errorf("free blocks: %w", err)
+		}
+		a.Status, a.Sequence = StatusCancelled, a.Sequence+1
+		_, err = tx.Exec(ctx, "UPDATE appointments SET status = ?, sequence = ?, updated_at = ? WHERE id = ?",
+			a.Status, a.Sequence, s.now().Unix(), id)
+		return err
+	})
+	if err != nil {
+		return Appointment{}, fmt.Errorf("cancel appointment %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// Reschedule moves a booked appointment to a new start in one transaction: the new slot
+// is claimed and the old one freed together, so the citizen never ends up with neither.
+func (s *Service) Reschedule(ctx context.Context, id, token string, start time.Time) (Appointment, error) {
+	start = start.UTC()
+	var a Appointment
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if a, err = s.lockChangeable(ctx, tx, id, token); err != nil {
+			return err
+		}
+		th, err := directory.ThemeByID(ctx, tx, a.ThemeID)
+		if err != nil {
+			return err
+		}
+		rules := RulesOf(th)
+		if err := s.checkStart(rules, start); err != nil {
+			return err
+		}
+		// The appointment's own blocks are released inside the transaction so that a move
+		// by a few minutes can reuse them; if no seat is found the rollback restores them.
+		if _, err := tx.Exec(ctx, "DELETE FROM staff_bookings WHERE appointment_id = ?", id); err != nil {
+			return fmt.Errorf("free blocks: %w", err)
+		}
+		agentID, interpreterID, err := s.claimSeat(ctx, tx, th.ID, rules, start, a.SignLanguage, id, a.AgentID)
+		if err != nil {
+			return err
+		}
+		a.AgentID, a.InterpreterID = agentID, interpreterID
+		a.Start, a.End, a.Sequence = start, start.Add(rules.Duration), a.Sequence+1
+		_, err = tx.Exec(ctx, `UPDATE appointments SET agent_id = ?, interpreter_id = ?, starts_at = ?, ends_at = ?,
+			sequence = ?, updated_at = ? WHERE id = ?`,
+			a.AgentID, nullable(a.InterpreterID), a.Start.Unix(), a.End.Unix(), a.Sequence, s.now().Unix(), id)
+		return err
+	})
+	if err != nil {
+		return Appointment{}, fmt.Errorf("reschedule appointment %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// lockChangeable reads the appointment for a change, taking its row lock first (on
+// PostgreSQL) so that a cancel and a reschedule of the same appointment run one at a time.
+func (s *Service) lockChangeable(ctx context.Context, tx *store.Tx, id, token string) (Appointment, error) {
+	if _, err := tx.Exec(ctx, "UPDATE appointments SET updated_at = updated_at WHERE id = ?", id); err != nil {
+		return Appointment{}, fmt.Errorf("lock appointment: %w", err)
+	}
+	a, err := s.getWith(ctx, tx, id, token, ManageToken)
+	if err != nil {
+		return Appointment{}, err
+	}
+	if a.Status != StatusBooked || !a.Start.After(s.now()) {
+		return Appointment{}, ErrNotCancellable
+	}
+	return a, nil
+}
+
+// RequestContact stores a contact request for the back office.
+func (s *Service) RequestContact(ctx context.Context, req ContactRequest) (string, error) {
+	if errs := req.Validate(); len(errs) > 0 {
+		return "", &InvalidError{Fields: errs}
+	}
+	if req.ThemeID != "" {
+		if _, err := directory.ThemeByID(ctx, s.db, req.ThemeID); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return "", &InvalidError{Fields: FieldErrors{"theme": "error.unknown_theme"}}
+			}
+			return "", err
+		}
+	}
+	id := store.NewID()
+	c := req.Citizen
+	_, err := s.db.Exec(ctx, `INSERT INTO contact_requests (id, theme_id, citizen_name, citizen_email, citizen_phone,
+			citizen_niss, citizen_nif, language, subject, message, preferred_times, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, nullable(req.ThemeID), c.Name, c.Email, c.Phone, c.NISS, c.NIF, c.Language, req.Subject, req.Message,
+		req.PreferredTimes, s.now().Unix())
+	if err != nil {
+		return "", fmt.Errorf("store contact request: %w", err)
+	}
+	return id, nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// newToken returns a fresh secret (192 random bits, URL-safe) and the hash that is stored
+// in its place.
+func newToken() (token, hash string) {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, hashToken(token)
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func tokenMatches(token, hash string) bool {
+	if token == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(hashToken(token)), []byte(hash)) == 1
+}
