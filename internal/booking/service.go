@@ -2,6 +2,7 @@ package booking
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -234,7 +235,8 @@ func (s *Service) Book(ctx context.Context, req Request) (Booked, error) {
 		return Booked{}, err
 	}
 	manage, manageHash := newToken()
-	join, joinHash := newToken()
+	join := JoinTokenFor(manage)
+	joinHash := hashToken(join)
 	now := s.now().UTC()
 	channel := req.Channel
 	if channel == "" {
@@ -509,6 +511,15 @@ func newToken() (token, hash string) {
 	_, _ = rand.Read(b)
 	token = base64.RawURLEncoding.EncodeToString(b)
 	return token, hashToken(token)
+}
+
+// JoinTokenFor derives the join token from the manage token, so that whoever may manage
+// an appointment can also be given its join link, while the join link alone manages
+// nothing.
+func JoinTokenFor(manageToken string) string {
+	mac := hmac.New(sha256.New, []byte(manageToken))
+	mac.Write([]byte("balcao join link"))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:24])
 }
 
 func hashToken(token string) string {

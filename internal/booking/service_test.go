@@ -92,6 +92,12 @@ func TestBookCancelReschedule(t *testing.T) {
 		if _, err := svc.Get(ctx, b.ID, "wrong-token", booking.ManageToken); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("wrong token: %v, want ErrNotFound", err)
 		}
+		if b.JoinToken != booking.JoinTokenFor(b.ManageToken) {
+			t.Errorf("join token is not derived from the manage token")
+		}
+		if _, err := svc.Get(ctx, b.ID, b.JoinToken, booking.JoinToken); err != nil {
+			t.Errorf("join token: %v", err)
+		}
 		if _, err := svc.Get(ctx, b.ID, b.JoinToken, booking.ManageToken); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("join token used to manage: %v, want ErrNotFound", err)
 		}

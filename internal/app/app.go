@@ -1,0 +1,215 @@
+// Package app wires balcao together: settings, database, domain services, routes and the
+// HTTP server with its graceful shutdown.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"balcao/internal/api"
+	"balcao/internal/booking"
+	"balcao/internal/config"
+	"balcao/internal/demo"
+	"balcao/internal/directory"
+	"balcao/internal/httpx"
+	"balcao/internal/i18n"
+	"balcao/internal/portal"
+	"balcao/internal/store"
+	"balcao/internal/view"
+	"balcao/web"
+)
+
+// Run runs the command line: `balcao serve [flags]`, `balcao help`.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		cfg, err := config.Parse("balcao serve", args, getenv, stderr)
+		if err != nil {
+			return err
+		}
+		return Serve(ctx, cfg, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, "usage: balcao serve [flags]   (balcao serve --help lists the flags)")
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (try: balcao serve)", cmd)
+}
+
+// App is balcao assembled: its database and its HTTP handler.
+type App struct {
+	DB      *store.DB
+	Booking *booking.Service
+	handler http.Handler
+	Demo    bool // the demo agency was loaded at this start
+}
+
+// Options change how New builds the app; tests set a clock.
+type Options struct {
+	Now func() time.Time
+}
+
+// New opens the database, applies migrations and configuration, and builds the routes.
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Options) (*App, error) {
+	dsn := cfg.DB
+	if dsn == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("create data folder: %w", err)
+		}
+		dsn = filepath.Join(cfg.DataDir, "balcao.db")
+	}
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	a, err := build(ctx, db, cfg, logger, opts)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func build(ctx context.Context, db *store.DB, cfg config.Config, logger *slog.Logger, opts Options) (*App, error) {
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("database ready", "engine", db.Dialect().String(), "migrations_applied", applied)
+	if cfg.ConfigFile != "" {
+		f, err := os.Open(cfg.ConfigFile)
+		if err != nil {
+			return nil, fmt.Errorf("open configuration: %w", err)
+		}
+		parsed, err := directory.ParseConfig(f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		if err := directory.Apply(ctx, db, parsed); err != nil {
+			return nil, err
+		}
+		logger.Info("agency configuration applied", "file", cfg.ConfigFile)
+	}
+	a := &App{DB: db}
+	if !cfg.NoDemo {
+		if a.Demo, err = demo.LoadIfEmpty(ctx, db); err != nil {
+			return nil, err
+		}
+	}
+	catalog, err := i18n.Load(web.FS, "i18n")
+	if err != nil {
+		return nil, err
+	}
+	rd, err := view.New(web.FS, catalog)
+	if err != nil {
+		return nil, err
+	}
+	a.Booking = booking.NewService(db, opts.Now)
+	mux := http.NewServeMux()
+	portal.New(db, a.Booking, rd, logger, cfg.TLS()).Routes(mux)
+	api.New(db, a.Booking, catalog, logger, cfg.BaseURL).Routes(mux)
+	mux.Handle("GET /static/", rd.Assets())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := db.Ping(ctx); err != nil {
+			logger.Error("not ready", "error", err)
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	// Forms are posted only from our own pages; the public API is for other sites' apps
+	// and is authenticated by tokens, never by cookies.
+	csrf := http.NewCrossOriginProtection()
+	csrf.AddInsecureBypassPattern("/api/")
+	a.handler = httpx.Chain(mux, httpx.Observe(logger), httpx.SecureHeaders(cfg.TLS()), httpx.Compress, csrf.Handler)
+	return a, nil
+}
+
+// Handler is the whole site.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Close closes the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// Serve runs the server until ctx is cancelled, then shuts down gracefully.
+func Serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error {
+	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[cfg.LogLevel]
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	a, err := New(ctx, cfg, logger, Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	printWelcome(stdout, cfg, ln.Addr(), a.Demo)
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.TLS() {
+			errc <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func printWelcome(w io.Writer, cfg config.Config, addr net.Addr, demoLoaded bool) {
+	scheme := "http"
+	if cfg.TLS() {
+		scheme = "https"
+	}
+	host := "localhost"
+	if tcp, ok := addr.(*net.TCPAddr); ok && !tcp.IP.IsUnspecified() {
+		host = tcp.IP.String()
+	}
+	port := addr.(*net.TCPAddr).Port
+	url := fmt.Sprintf("%s://%s:%d/", scheme, host, port)
+	if cfg.BaseURL != "" {
+		url = cfg.BaseURL
+	}
+	store := "PostgreSQL"
+	if cfg.DB == "" {
+		store = "SQLite " + filepath.Join(cfg.DataDir, "balcao.db")
+	}
+	fmt.Fprintf(w, "balcao is serving %s (store: %s)\n", url, store)
+	fmt.Fprintf(w, "  booking portal:  %s\n  public API:      %sapi/v1/openapi.json\n", url, url)
+	if demoLoaded {
+		fmt.Fprintln(w, "  demo agency loaded: 4 services, 7 themes, 2 locations, 5 agents and a sign-language interpreter")
+	}
+	fmt.Fprintln(w, "  staff logins: none yet (staff accounts and the agent console are on the roadmap)")
+}
