@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every test of balcao. On a fresh machine it first installs and starts what the
+# tests need: Debian's Chromium (browser tests), axe-core from npm (accessibility audits)
+# and a PostgreSQL server (every store test runs on SQLite and PostgreSQL).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "test.sh: installing Chromium" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
+if [ ! -f node_modules/axe-core/axe.min.js ]; then
+  echo "test.sh: installing axe-core" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  if [ ! -d /etc/postgresql ]; then
+    echo "test.sh: installing PostgreSQL" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+  echo "test.sh: starting PostgreSQL" >&2
+  as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  pg_isready -h 127.0.0.1 -p 5432
+  # Trust authentication on loopback, as the tests connect as postgres without a password.
+  if ! psql -h 127.0.0.1 -U postgres -d postgres -c 'select 1' >/dev/null 2>&1; then
+    echo "test.sh: PostgreSQL at 127.0.0.1:5432 does not accept user postgres without a password;" >&2
+    echo "          set BALCAO_TEST_POSTGRES to a URL the tests can use." >&2
+  fi
+fi
+
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
+if [ -n "$unformatted" ]; then
+  echo "test.sh: gofmt would change:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+go vet ./...
+go test -race -count=1 -timeout 9m ./...
