@@ -18,6 +18,13 @@ if [ ! -f node_modules/axe-core/axe.min.js ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# Mailpit: a real SMTP server for the e-mail tests, built from the Go module proxy.
+if ! command -v mailpit >/dev/null 2>&1 && [ ! -x "$(go env GOPATH)/bin/mailpit" ]; then
+  echo "test.sh: installing Mailpit" >&2
+  go install github.com/axllent/mailpit@v1.33.1
+fi
+export PATH="$PATH:$(go env GOPATH)/bin"
+
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   if [ ! -d /etc/postgresql ]; then
     echo "test.sh: installing PostgreSQL" >&2

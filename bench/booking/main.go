@@ -44,6 +44,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"balcao/internal/app"
@@ -63,6 +64,7 @@ func main() {
 	agents := flag.Int("agents", 200, "agents serving the theme around the clock")
 	contention := flag.Float64("contention", 0.01, "surplus requests per seat: the share of requests meant to find their slot full")
 	pgURL := flag.String("pg", defaultPostgres(), "PostgreSQL server to create the benchmark database on")
+	messages := flag.Bool("messages", true, "queue the citizen's e-mail and SMS with each booking, as balcao serve does (false: measure booking alone)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the booking phase to this file (with -store both, one per store: FILE-sqlite, FILE-postgres)")
 	flag.Parse()
 
@@ -76,8 +78,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "booking: -store %q: want sqlite, postgres or both\n", *storeFlag)
 		os.Exit(2)
 	}
-	fmt.Printf("GOMAXPROCS %d, CPUs %d, %s %s/%s; %d clients, %d agents, 5-minute theme\n",
-		runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, *clients, *agents)
+	fmt.Printf("GOMAXPROCS %d, CPUs %d, %s %s/%s; %d clients, %d agents, 5-minute theme, messages queued: %v\n",
+		runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, *clients, *agents, *messages)
+	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Printf("load average before the run: %s\n", strings.Join(strings.Fields(string(load))[:3], " "))
+	}
 	failed := false
 	for _, st := range stores {
 		profile := *cpuprofile
@@ -86,7 +91,7 @@ func main() {
 			profile = strings.TrimSuffix(profile, ext) + "-" + st + ext
 		}
 		r := run{store: st, clients: *clients, duration: *duration, n: *n, agents: *agents,
-			contention: *contention, pgURL: *pgURL, cpuprofile: profile}
+			contention: *contention, pgURL: *pgURL, cpuprofile: profile, messages: *messages}
 		if err := r.do(context.Background()); err != nil {
 			fmt.Fprintf(os.Stderr, "booking: %s: %v\n", st, err)
 			failed = true
@@ -113,6 +118,7 @@ type run struct {
 	contention float64
 	pgURL      string
 	cpuprofile string
+	messages   bool
 }
 
 func (r run) do(ctx context.Context) (err error) {
@@ -140,6 +146,9 @@ func (r run) do(ctx context.Context) (err error) {
 		return err
 	}
 	defer a.Close()
+	if !r.messages {
+		a.Booking.SetNotifier(nil)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -182,8 +191,10 @@ func (r run) do(ctx context.Context) (err error) {
 			fmt.Printf("CPU profile: %s\n", r.cpuprofile)
 		}()
 	}
+	cpu0 := processCPU()
 	res := r.book(ctx, client, base, tk)
-	res.print()
+	res.cpu = processCPU() - cpu0
+	res.print(r.store)
 
 	var count int
 	if err := a.DB.QueryRow(ctx, "SELECT COUNT(*) FROM appointments").Scan(&count); err != nil {
@@ -350,6 +361,7 @@ type result struct {
 	created, taken, other int
 	firstOther            string
 	latencies             []time.Duration
+	cpu                   time.Duration // user+system time of this process (server and clients)
 }
 
 func (r run) book(ctx context.Context, client *http.Client, base string, tk *tickets) result {
@@ -434,7 +446,7 @@ func post(ctx context.Context, client *http.Client, u, body string) (int, string
 	return resp.StatusCode, string(b), err
 }
 
-func (r result) print() {
+func (r result) print(store string) {
 	slices.Sort(r.latencies)
 	pct := func(p float64) time.Duration {
 		if len(r.latencies) == 0 {
@@ -448,9 +460,26 @@ func (r result) print() {
 		total, r.elapsed.Round(time.Millisecond), float64(total)/r.elapsed.Seconds(), r.created, r.taken, r.other)
 	fmt.Printf("bookings/s (201s): %.0f\n", float64(r.created)/r.elapsed.Seconds())
 	fmt.Printf("POST latency: p50 %s, p90 %s, p99 %s, max %s\n", ms(pct(0.50)), ms(pct(0.90)), ms(pct(0.99)), ms(pct(1)))
+	if total > 0 {
+		note := "server and clients"
+		if store == "postgres" {
+			note += "; PostgreSQL's own processes not counted"
+		}
+		fmt.Printf("CPU of this process: %s, %.2fms per request (%s)\n",
+			r.cpu.Round(time.Millisecond), float64(r.cpu)/float64(time.Millisecond)/float64(total), note)
+	}
 	if r.other > 0 {
 		fmt.Printf("first other answer: %s\n", r.firstOther)
 	}
+}
+
+// processCPU is the user and system CPU time this process has used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }

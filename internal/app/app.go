@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	netmail "net/mail"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"balcao/internal/api"
@@ -21,7 +23,11 @@ import (
 	"balcao/internal/directory"
 	"balcao/internal/httpx"
 	"balcao/internal/i18n"
+	"balcao/internal/mail"
+	"balcao/internal/notify"
+	"balcao/internal/outbox"
 	"balcao/internal/portal"
+	"balcao/internal/sms"
 	"balcao/internal/store"
 	"balcao/internal/view"
 	"balcao/web"
@@ -47,10 +53,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return fmt.Errorf("unknown command %q (try: balcao serve)", cmd)
 }
 
-// App is balcao assembled: its database and its HTTP handler.
+// App is balcao assembled: its database, services, background workers and HTTP handler.
 type App struct {
 	DB      *store.DB
 	Booking *booking.Service
+	Outbox  *outbox.Worker
 	handler http.Handler
 	Demo    bool // the demo agency was loaded at this start
 }
@@ -117,6 +124,15 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, logger *slog.Lo
 		return nil, err
 	}
 	a.Booking = booking.NewService(db, opts.Now)
+	if a.Outbox, err = newOutbox(db, cfg, logger, opts.Now); err != nil {
+		return nil, err
+	}
+	notifier, err := notify.New(catalog, notify.Options{BaseURL: publicURL(cfg), FromEmail: fromAddress(cfg.SMTP.From),
+		Reminders: cfg.Reminders, Now: opts.Now, Enqueued: a.Outbox.Poke})
+	if err != nil {
+		return nil, err
+	}
+	a.Booking.SetNotifier(notifier)
 	mux := http.NewServeMux()
 	portal.New(db, a.Booking, rd, logger, cfg.TLS()).Routes(mux)
 	api.New(db, a.Booking, catalog, logger, cfg.BaseURL).Routes(mux)
@@ -144,6 +160,54 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, logger *slog.Lo
 	return a, nil
 }
 
+// newOutbox builds the worker that delivers e-mails and text messages, through the
+// configured providers or, without one, to the log.
+func newOutbox(db *store.DB, cfg config.Config, logger *slog.Logger, now func() time.Time) (*outbox.Worker, error) {
+	senders := map[string]outbox.Sender{outbox.Email: outbox.LogSender{Logger: logger}, outbox.SMS: outbox.LogSender{Logger: logger}}
+	if cfg.SMTP.Addr != "" {
+		s, err := mail.NewSender(mail.Config{Addr: cfg.SMTP.Addr, User: cfg.SMTP.User, Password: cfg.SMTP.Password,
+			From: cfg.SMTP.From, TLS: cfg.SMTP.TLS})
+		if err != nil {
+			return nil, err
+		}
+		senders[outbox.Email] = s
+	}
+	if cfg.SMS.URL != "" {
+		p, err := sms.New(sms.Config{URL: cfg.SMS.URL, User: cfg.SMS.User, Password: cfg.SMS.Password, Token: cfg.SMS.Token,
+			ContentType: cfg.SMS.ContentType, BodyTemplate: cfg.SMS.Body, From: cfg.SMS.From, IDField: cfg.SMS.IDField,
+			CentsPerPart: cfg.SMS.CentsPerPart}, nil)
+		if err != nil {
+			return nil, err
+		}
+		senders[outbox.SMS] = p
+	}
+	return outbox.NewWorker(db, senders, logger, now), nil
+}
+
+// publicURL is the site's address in links sent by e-mail: the configured one, or this
+// machine's listen address.
+func publicURL(cfg config.Config) string {
+	if cfg.BaseURL != "" {
+		return strings.TrimSuffix(cfg.BaseURL, "/")
+	}
+	host, port, _ := net.SplitHostPort(cfg.Addr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	scheme := "http"
+	if cfg.TLS() {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+func fromAddress(from string) string {
+	if a, err := netmail.ParseAddress(from); err == nil {
+		return a.Address
+	}
+	return ""
+}
+
 // Handler is the whole site.
 func (a *App) Handler() http.Handler { return a.handler }
 
@@ -166,6 +230,10 @@ func Serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	printWelcome(stdout, cfg, ln.Addr(), a.Demo)
+	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	workersDone := make(chan struct{})
+	go func() { defer close(workersDone); a.Outbox.Run(workers) }()
+	defer func() { stopWorkers(); <-workersDone }()
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.TLS() {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	mathrand "math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"balcao/internal/calendar"
@@ -77,9 +78,59 @@ type Booked struct {
 
 // Service books appointments in the database.
 type Service struct {
-	db  *store.DB
-	loc *time.Location
-	now func() time.Time
+	db       *store.DB
+	loc      *time.Location
+	now      func() time.Time
+	notifier Notifier
+
+	pivotsMu sync.Mutex
+	pivots   map[string]pivotList // by theme id
+}
+
+// pivotList is the staff of a theme as read at some time: the ids from which a booking
+// starts looking for a free agent. It only spreads bookings over the agents, so a list
+// somewhat out of date does no harm.
+type pivotList struct {
+	ids  []string
+	read time.Time
+}
+
+// pivotMaxAge is how long a pivot list is used before it is read again.
+const pivotMaxAge = time.Minute
+
+// Change kinds a Notifier hears of.
+const (
+	ChangeBooked      = "booked"
+	ChangeRescheduled = "rescheduled"
+	ChangeCancelled   = "cancelled"
+)
+
+// Change is a change to an appointment that the citizen must be told of. ManageToken is
+// known when the change was made by whoever holds it (the citizen, or the booking itself).
+type Change struct {
+	Kind        string
+	Appointment Appointment
+	ManageToken string
+}
+
+// Notifier is told of every change inside its transaction, so that the messages it owes
+// are stored with the change or not at all.
+type Notifier interface {
+	AppointmentChanged(ctx context.Context, tx *store.Tx, ch Change) error
+	ContactRequested(ctx context.Context, tx *store.Tx, id string, req ContactRequest) error
+}
+
+// SetNotifier makes the service tell n of every change.
+func (s *Service) SetNotifier(n Notifier) { s.notifier = n }
+
+func (s *Service) notify(ctx context.Context, tx *store.Tx, ch Change) error {
+	if s.notifier == nil {
+		return nil
+	}
+	if err := s.notifier.AppointmentChanged(ctx, tx, ch); err != nil {
+		return fmt.Errorf("notify %s: %w", ch.Kind, err)
+	}
+	return nil
 }
 
 // NewService returns a booking service on db; now is the clock (time.Now in production).
@@ -87,7 +138,7 @@ func NewService(db *store.DB, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: db, loc: calendar.Lisbon(), now: now}
+	return &Service{db: db, loc: calendar.Lisbon(), now: now, pivots: map[string]pivotList{}}
 }
 
 // Location is the agency's time zone.
@@ -137,14 +188,38 @@ func (s *Service) resources(ctx context.Context, q store.Queryer, themeID string
 			return nil, nil, err
 		}
 	}
-	opening, err := directory.OpeningHours(ctx, q)
+	v, err := s.openings(ctx, q, from, to)
 	if err != nil {
 		return nil, nil, err
+	}
+	agents := v.resources(agentStaff)
+	if err := busyBlocks(ctx, q, agents, from, to); err != nil {
+		return nil, nil, err
+	}
+	if !withInterpreters {
+		return agents, nil, nil
+	}
+	interpreters := v.resources(interpreterStaff)
+	return agents, interpreters, busyBlocks(ctx, q, interpreters, from, to)
+}
+
+// openings is when the locations are open on the days between two instants.
+type openings struct {
+	hours             map[string][]directory.WeeklyRange // by location id
+	closed            Closed
+	firstDay, lastDay calendar.Date
+	loc               *time.Location
+}
+
+func (s *Service) openings(ctx context.Context, q store.Queryer, from, to time.Time) (openings, error) {
+	hours, err := directory.OpeningHours(ctx, q)
+	if err != nil {
+		return openings{}, err
 	}
 	firstDay, lastDay := calendar.DateOf(from.In(s.loc)), calendar.DateOf(to.Add(-time.Second).In(s.loc))
 	closures, err := directory.Closures(ctx, q, firstDay.String(), lastDay.String())
 	if err != nil {
-		return nil, nil, err
+		return openings{}, err
 	}
 	closedDays := map[string]bool{}
 	for _, c := range closures {
@@ -156,25 +231,16 @@ func (s *Service) resources(ctx context.Context, q store.Queryer, themeID string
 		}
 		return closedDays["|"+day.String()] || closedDays[location+"|"+day.String()]
 	}
-	build := func(staff []directory.Staff) ([]Resource, error) {
-		out := make([]Resource, 0, len(staff))
-		for _, st := range staff {
-			out = append(out, Resource{ID: st.ID, Windows: Windows(st, opening[st.LocationID], firstDay, lastDay, closed, s.loc), Busy: map[int64]bool{}})
-		}
-		return out, busyBlocks(ctx, q, out, from, to)
+	return openings{hours: hours, closed: closed, firstDay: firstDay, lastDay: lastDay, loc: s.loc}, nil
+}
+
+// resources turns staff into resources with their working windows and no booked blocks.
+func (v openings) resources(staff []directory.Staff) []Resource {
+	out := make([]Resource, 0, len(staff))
+	for _, st := range staff {
+		out = append(out, Resource{ID: st.ID, Windows: Windows(st, v.hours[st.LocationID], v.firstDay, v.lastDay, v.closed, v.loc), Busy: map[int64]bool{}})
 	}
-	agents, err := build(agentStaff)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !withInterpreters {
-		return agents, nil, nil
-	}
-	interpreters, err := build(interpreterStaff)
-	if interpreters == nil {
-		interpreters = []Resource{}
-	}
-	return agents, interpreters, err
+	return out
 }
 
 func busyBlocks(ctx context.Context, q store.Queryer, resources []Resource, from, to time.Time) error {
@@ -247,8 +313,14 @@ func (s *Service) Book(ctx context.Context, req Request) (Booked, error) {
 		Citizen: req.Citizen, TimeZone: req.TimeZone, SignLanguage: req.SignLanguage, Notes: req.Notes,
 		Channel: channel, CreatedAt: now,
 	}}
+	// A few agents who look free are picked before the transaction, through the read pool,
+	// so that on SQLite the single writer's turn holds little more than the inserts.
+	likely, err := s.sampleFreeAgents(ctx, s.db, th.ID, rules, start)
+	if err != nil {
+		return Booked{}, fmt.Errorf("book %s at %s: %w", th.ID, start.Format(time.RFC3339), err)
+	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		agentID, interpreterID, err := s.claimSeat(ctx, tx, th.ID, rules, start, req.SignLanguage, b.ID, "")
+		agentID, interpreterID, err := s.claimSeat(ctx, tx, th.ID, rules, start, req.SignLanguage, b.ID, likely, "")
 		if err != nil {
 			return err
 		}
@@ -263,7 +335,7 @@ func (s *Service) Book(ctx context.Context, req Request) (Booked, error) {
 		if err != nil {
 			return fmt.Errorf("insert appointment: %w", err)
 		}
-		return nil
+		return s.notify(ctx, tx, Change{Kind: ChangeBooked, Appointment: b.Appointment, ManageToken: b.ManageToken})
 	})
 	if err != nil {
 		return Booked{}, fmt.Errorf("book %s at %s: %w", th.ID, start.Format(time.RFC3339), err)
@@ -271,33 +343,67 @@ func (s *Service) Book(ctx context.Context, req Request) (Booked, error) {
 	return b, nil
 }
 
-// claimSeat finds a free agent (preferring the one given, on a reschedule) and, when
-// needed, a free interpreter for the slot, and claims their blocks for the appointment.
-func (s *Service) claimSeat(ctx context.Context, tx *store.Tx, themeID string, rules Rules, start time.Time, signLanguage bool, appointmentID, preferAgent string) (string, string, error) {
+// sampleSize is how many agents sampleFreeAgents picks.
+const sampleSize = 8
+
+// claimSeat finds a free agent and, when needed, a free interpreter for the slot, and
+// claims their blocks for the appointment. It tries the agents in likely first (in that
+// order) and, if likely is not nil, another sample; then every agent of the theme, the
+// preferred one (on a reschedule) first.
+func (s *Service) claimSeat(ctx context.Context, tx *store.Tx, themeID string, rules Rules, start time.Time, signLanguage bool, appointmentID string, likely []string, preferAgent string) (string, string, error) {
 	claimEnd := start.Add(rules.Claim())
-	agents, interpreters, err := s.resources(ctx, tx, themeID, start, claimEnd, signLanguage)
+	blocks := Blocks(start, rules.Claim())
+	agentID, err := claimFirst(ctx, tx, likely, blocks, appointmentID, "")
 	if err != nil {
-		return "", "", err
+		return "", "", errors.Join(err, ErrSlotTaken)
 	}
-	candidates := FreeResources(rules, start, agents)
-	if len(candidates) == 0 {
-		return "", "", s.whyNoSeat(rules, start, agents)
-	}
-	// A random order spreads concurrent bookings over the agents, so they rarely contend
-	// for the same rows; the preferred agent, if free, goes first.
-	mathrand.Shuffle(len(candidates), func(i, j int) { candidates[i], candidates[j] = candidates[j], candidates[i] })
-	for i, id := range candidates {
-		if id == preferAgent {
-			candidates[0], candidates[i] = candidates[i], candidates[0]
+	if agentID == "" && likely != nil {
+		// Taken meanwhile by concurrent bookings: a new sample, as the transaction sees it.
+		if likely, err = s.sampleFreeAgents(ctx, tx, themeID, rules, start); err != nil {
+			return "", "", err
+		}
+		if agentID, err = claimFirst(ctx, tx, likely, blocks, appointmentID, ""); err != nil {
+			return "", "", errors.Join(err, ErrSlotTaken)
 		}
 	}
-	blocks := Blocks(start, rules.Claim())
-	agentID, err := claimFirst(ctx, tx, candidates, blocks, appointmentID, "")
-	if err != nil || agentID == "" {
-		return "", "", errors.Join(err, ErrSlotTaken)
+	if agentID == "" {
+		// Every agent of the theme, as the availability sees them: this also tells a
+		// full slot from a time nobody works.
+		agents, _, err := s.resources(ctx, tx, themeID, start, claimEnd, false)
+		if err != nil {
+			return "", "", err
+		}
+		candidates := FreeResources(rules, start, agents)
+		if len(candidates) == 0 {
+			return "", "", s.whyNoSeat(rules, start, agents)
+		}
+		// A random order spreads concurrent bookings over the agents, so they rarely contend
+		// for the same rows; the preferred agent, if free, goes first.
+		mathrand.Shuffle(len(candidates), func(i, j int) { candidates[i], candidates[j] = candidates[j], candidates[i] })
+		for i, id := range candidates {
+			if id == preferAgent {
+				candidates[0], candidates[i] = candidates[i], candidates[0]
+			}
+		}
+		agentID, err = claimFirst(ctx, tx, candidates, blocks, appointmentID, "")
+		if err != nil || agentID == "" {
+			return "", "", errors.Join(err, ErrSlotTaken)
+		}
 	}
 	if !signLanguage {
 		return agentID, "", nil
+	}
+	staff, err := directory.Interpreters(ctx, tx, start, claimEnd)
+	if err != nil {
+		return "", "", err
+	}
+	v, err := s.openings(ctx, tx, start, claimEnd)
+	if err != nil {
+		return "", "", err
+	}
+	interpreters := v.resources(staff)
+	if err := busyBlocks(ctx, tx, interpreters, start, claimEnd); err != nil {
+		return "", "", err
 	}
 	free := FreeResources(rules, start, interpreters)
 	mathrand.Shuffle(len(free), func(i, j int) { free[i], free[j] = free[j], free[i] })
@@ -306,6 +412,62 @@ func (s *Service) claimSeat(ctx context.Context, tx *store.Tx, themeID string, r
 		return "", "", errors.Join(err, ErrSlotTaken)
 	}
 	return agentID, interpreterID, nil
+}
+
+// notBooked is the condition that staff member s has no block booked in [?, ?).
+const notBooked = `NOT EXISTS (SELECT 1 FROM staff_bookings b
+	WHERE b.staff_id = s.id AND b.block_start >= ? AND b.block_start < ?)`
+
+// sampleFreeAgents picks up to sampleSize agents of the theme who have no block booked at
+// the slot and work through it, as q sees them now, starting from a random agent.
+// Booking one seat needs one free agent, not all of them: reading a handful keeps a
+// booking's cost flat however many agents serve the theme. The claim in the transaction
+// is what decides.
+func (s *Service) sampleFreeAgents(ctx context.Context, q store.Queryer, themeID string, rules Rules, start time.Time) ([]string, error) {
+	claimEnd := start.Add(rules.Claim())
+	pivot, err := s.randomPivot(ctx, q, themeID)
+	if err != nil {
+		return nil, err
+	}
+	sample, err := directory.AgentsFrom(ctx, q, themeID, start, claimEnd, notBooked, []any{start.Unix(), claimEnd.Unix()}, pivot, sampleSize)
+	if err != nil || len(sample) == 0 {
+		return nil, err
+	}
+	v, err := s.openings(ctx, q, start, claimEnd)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, r := range v.resources(sample) {
+		if r.FreeFor(start, rules.Duration, rules.Claim()) {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids, nil
+}
+
+// randomPivot returns the id of a staff member of the theme picked at random, to start
+// looking for a free agent from, so that concurrent bookings of a slot try different
+// agents instead of contending for the same.
+func (s *Service) randomPivot(ctx context.Context, q store.Queryer, themeID string) (string, error) {
+	now := time.Now()
+	s.pivotsMu.Lock()
+	list, ok := s.pivots[themeID]
+	s.pivotsMu.Unlock()
+	if !ok || now.Sub(list.read) > pivotMaxAge {
+		ids, err := directory.ThemeStaffIDs(ctx, q, themeID)
+		if err != nil {
+			return "", err
+		}
+		list = pivotList{ids: ids, read: now}
+		s.pivotsMu.Lock()
+		s.pivots[themeID] = list
+		s.pivotsMu.Unlock()
+	}
+	if len(list.ids) == 0 {
+		return "", nil
+	}
+	return list.ids[mathrand.IntN(len(list.ids))], nil
 }
 
 // whyNoSeat tells a slot that is full (taken) from a time nobody works (no such slot).
@@ -405,9 +567,11 @@ func (s *Service) Cancel(ctx context.Context, id, token string) (Appointment, er
 			return fmt.Errorf("free blocks: %w", err)
 		}
 		a.Status, a.Sequence = StatusCancelled, a.Sequence+1
-		_, err = tx.Exec(ctx, "UPDATE appointments SET status = ?, sequence = ?, updated_at = ? WHERE id = ?",
-			a.Status, a.Sequence, s.now().Unix(), id)
-		return err
+		if _, err = tx.Exec(ctx, "UPDATE appointments SET status = ?, sequence = ?, updated_at = ? WHERE id = ?",
+			a.Status, a.Sequence, s.now().Unix(), id); err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, Change{Kind: ChangeCancelled, Appointment: a, ManageToken: token})
 	})
 	if err != nil {
 		return Appointment{}, fmt.Errorf("cancel appointment %s: %w", id, err)
@@ -438,16 +602,18 @@ func (s *Service) Reschedule(ctx context.Context, id, token string, start time.T
 		if _, err := tx.Exec(ctx, "DELETE FROM staff_bookings WHERE appointment_id = ?", id); err != nil {
 			return fmt.Errorf("free blocks: %w", err)
 		}
-		agentID, interpreterID, err := s.claimSeat(ctx, tx, th.ID, rules, start, a.SignLanguage, id, a.AgentID)
+		agentID, interpreterID, err := s.claimSeat(ctx, tx, th.ID, rules, start, a.SignLanguage, id, nil, a.AgentID)
 		if err != nil {
 			return err
 		}
 		a.AgentID, a.InterpreterID = agentID, interpreterID
 		a.Start, a.End, a.Sequence = start, start.Add(rules.Duration), a.Sequence+1
-		_, err = tx.Exec(ctx, `UPDATE appointments SET agent_id = ?, interpreter_id = ?, starts_at = ?, ends_at = ?,
+		if _, err = tx.Exec(ctx, `UPDATE appointments SET agent_id = ?, interpreter_id = ?, starts_at = ?, ends_at = ?,
 			sequence = ?, updated_at = ? WHERE id = ?`,
-			a.AgentID, nullable(a.InterpreterID), a.Start.Unix(), a.End.Unix(), a.Sequence, s.now().Unix(), id)
-		return err
+			a.AgentID, nullable(a.InterpreterID), a.Start.Unix(), a.End.Unix(), a.Sequence, s.now().Unix(), id); err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, Change{Kind: ChangeRescheduled, Appointment: a, ManageToken: token})
 	})
 	if err != nil {
 		return Appointment{}, fmt.Errorf("reschedule appointment %s: %w", id, err)
@@ -486,11 +652,17 @@ func (s *Service) RequestContact(ctx context.Context, req ContactRequest) (strin
 	}
 	id := store.NewID()
 	c := req.Citizen
-	_, err := s.db.Exec(ctx, `INSERT INTO contact_requests (id, theme_id, citizen_name, citizen_email, citizen_phone,
-			citizen_niss, citizen_nif, language, subject, message, preferred_times, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, nullable(req.ThemeID), c.Name, c.Email, c.Phone, c.NISS, c.NIF, c.Language, req.Subject, req.Message,
-		req.PreferredTimes, s.now().Unix())
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO contact_requests (id, theme_id, citizen_name, citizen_email, citizen_phone,
+				citizen_niss, citizen_nif, language, subject, message, preferred_times, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, nullable(req.ThemeID), c.Name, c.Email, c.Phone, c.NISS, c.NIF, c.Language, req.Subject, req.Message,
+			req.PreferredTimes, s.now().Unix())
+		if err != nil || s.notifier == nil {
+			return err
+		}
+		return s.notifier.ContactRequested(ctx, tx, id, req)
+	})
 	if err != nil {
 		return "", fmt.Errorf("store contact request: %w", err)
 	}

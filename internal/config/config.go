@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config holds the settings of `balcao serve`.
@@ -25,6 +26,21 @@ type Config struct {
 	TLSCert    string
 	TLSKey     string
 	LogLevel   string
+
+	SMTP      SMTP
+	SMS       SMS
+	Reminders []time.Duration // before each appointment
+}
+
+// SMTP is how e-mail leaves; with no address, messages go to the log.
+type SMTP struct {
+	Addr, User, Password, From, TLS string
+}
+
+// SMS is the HTTP text-message provider; with no URL, messages go to the log.
+type SMS struct {
+	URL, User, Password, Token, ContentType, Body, From, IDField string
+	CentsPerPart                                                 int
 }
 
 // Parse reads the settings from args (after the subcommand) and the environment.
@@ -34,6 +50,10 @@ func Parse(name string, args []string, getenv func(string) string, stderr io.Wri
 			return v
 		}
 		return def
+	}
+	envInt := func(key string) int {
+		n, _ := strconv.Atoi(getenv(key))
+		return n
 	}
 	envBool := func(key string) bool {
 		b, _ := strconv.ParseBool(getenv(key))
@@ -51,8 +71,27 @@ func Parse(name string, args []string, getenv func(string) string, stderr io.Wri
 	fs.StringVar(&c.TLSCert, "tls-cert", env("BALCAO_TLS_CERT", ""), "TLS certificate file, to serve HTTPS (BALCAO_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", env("BALCAO_TLS_KEY", ""), "TLS key file (BALCAO_TLS_KEY)")
 	fs.StringVar(&c.LogLevel, "log-level", env("BALCAO_LOG_LEVEL", "info"), "debug, info, warn or error (BALCAO_LOG_LEVEL)")
+	fs.StringVar(&c.SMTP.Addr, "smtp-addr", env("BALCAO_SMTP_ADDR", ""), "SMTP server host:port; empty: e-mails go to the log (BALCAO_SMTP_ADDR)")
+	fs.StringVar(&c.SMTP.User, "smtp-user", env("BALCAO_SMTP_USER", ""), "SMTP user (BALCAO_SMTP_USER)")
+	fs.StringVar(&c.SMTP.Password, "smtp-password", env("BALCAO_SMTP_PASSWORD", ""), "SMTP password (BALCAO_SMTP_PASSWORD)")
+	fs.StringVar(&c.SMTP.From, "smtp-from", env("BALCAO_SMTP_FROM", "balcao <noreply@localhost>"), "sender address of e-mails (BALCAO_SMTP_FROM)")
+	fs.StringVar(&c.SMTP.TLS, "smtp-tls", env("BALCAO_SMTP_TLS", "starttls"), "none, starttls or tls (BALCAO_SMTP_TLS)")
+	fs.StringVar(&c.SMS.URL, "sms-url", env("BALCAO_SMS_URL", ""), "SMS provider endpoint; empty: text messages go to the log (BALCAO_SMS_URL)")
+	fs.StringVar(&c.SMS.User, "sms-user", env("BALCAO_SMS_USER", ""), "SMS provider user, for basic authentication (BALCAO_SMS_USER)")
+	fs.StringVar(&c.SMS.Password, "sms-password", env("BALCAO_SMS_PASSWORD", ""), "SMS provider password (BALCAO_SMS_PASSWORD)")
+	fs.StringVar(&c.SMS.Token, "sms-token", env("BALCAO_SMS_TOKEN", ""), "SMS provider bearer token (BALCAO_SMS_TOKEN)")
+	fs.StringVar(&c.SMS.ContentType, "sms-content-type", env("BALCAO_SMS_CONTENT_TYPE", ""), "content type of the provider request (BALCAO_SMS_CONTENT_TYPE)")
+	fs.StringVar(&c.SMS.Body, "sms-body", env("BALCAO_SMS_BODY", ""), "request body template over .To .From .Body .Key (BALCAO_SMS_BODY)")
+	fs.StringVar(&c.SMS.From, "sms-from", env("BALCAO_SMS_FROM", ""), "sender name or number (BALCAO_SMS_FROM)")
+	fs.StringVar(&c.SMS.IDField, "sms-id-field", env("BALCAO_SMS_ID_FIELD", ""), "field of the provider's JSON answer holding its message id (BALCAO_SMS_ID_FIELD)")
+	fs.IntVar(&c.SMS.CentsPerPart, "sms-cents", envInt("BALCAO_SMS_CENTS"), "cost of one SMS segment in cents (BALCAO_SMS_CENTS)")
+	reminders := fs.String("reminders", env("BALCAO_REMINDERS", "24h,1h"), "when to remind before an appointment, e.g. 24h,1h; none for no reminders (BALCAO_REMINDERS)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
+	}
+	var err error
+	if c.Reminders, err = parseDurations(*reminders); err != nil {
+		return Config{}, fmt.Errorf("reminders: %w", err)
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
@@ -80,6 +119,14 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("base-url %q: want http(s)://host", c.BaseURL))
 		}
 	}
+	switch c.SMTP.TLS {
+	case "none", "starttls", "tls":
+	default:
+		errs = append(errs, fmt.Errorf("smtp-tls %q: want none, starttls or tls", c.SMTP.TLS))
+	}
+	if c.SMS.CentsPerPart < 0 {
+		errs = append(errs, errors.New("sms-cents: must not be negative"))
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -91,6 +138,21 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func parseDurations(s string) ([]time.Duration, error) {
+	out := []time.Duration{}
+	if s == "" || s == "none" {
+		return out, nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("%q is not a positive duration such as 24h or 90m", part)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // TLS tells whether balcao serves HTTPS itself.

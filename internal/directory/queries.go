@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
+	"balcao/internal/calendar"
 	"balcao/internal/store"
 )
 
@@ -125,23 +127,68 @@ func ThemeByID(ctx context.Context, q store.Queryer, id string) (Theme, error) {
 	return th, nil
 }
 
-// Agents returns the active staff who serve the theme, with their weekly hours and the
-// absences that overlap [from, to).
+// agentOf is the condition that makes staff member s an agent of the theme given as its
+// one argument.
+const agentOf = `s.role = 'agent' AND EXISTS
+		(SELECT 1 FROM staff_themes st WHERE st.staff_id = s.id AND st.theme_id = ?)`
+
+// Agents returns the active staff who serve the theme, with their weekly hours on the
+// weekdays that [from, to) touches and the absences that overlap it.
 func Agents(ctx context.Context, q store.Queryer, themeID string, from, to time.Time) ([]Staff, error) {
-	return staffWhere(ctx, q, from, to, `s.role = 'agent' AND EXISTS
-		(SELECT 1 FROM staff_themes st WHERE st.staff_id = s.id AND st.theme_id = ?)`, themeID)
+	return staffWhere(ctx, q, from, to, agentOf+" ORDER BY s.id", themeID)
+}
+
+// AgentsFrom is Agents for up to limit agents who also meet cond (an SQL condition on
+// staff s, with its arguments; empty for none), taken in the order of their ids from the
+// first at or after pivot, wrapping around past the last. Booking one seat needs one free
+// agent, not all of them: a few, read through the primary key, keep a booking's cost flat
+// however many agents serve the theme; a random pivot spreads concurrent bookings.
+func AgentsFrom(ctx context.Context, q store.Queryer, themeID string, from, to time.Time, cond string, condArgs []any, pivot string, limit int) ([]Staff, error) {
+	where := agentOf
+	if cond != "" {
+		where += " AND (" + cond + ")"
+	}
+	args := func(extra ...any) []any { return append(append([]any{themeID}, condArgs...), extra...) }
+	staff, err := staffWhere(ctx, q, from, to, where+" AND s.id >= ? ORDER BY s.id LIMIT ?", args(pivot, limit)...)
+	if err != nil || len(staff) == limit || pivot == "" {
+		return staff, err
+	}
+	more, err := staffWhere(ctx, q, from, to, where+" AND s.id < ? ORDER BY s.id LIMIT ?", args(pivot, limit-len(staff))...)
+	return append(staff, more...), err
+}
+
+// ThemeStaffIDs lists the ids of the staff linked to a theme, whether or not they are
+// active.
+func ThemeStaffIDs(ctx context.Context, q store.Queryer, themeID string) ([]string, error) {
+	var ids []string
+	err := eachRow(ctx, q, "SELECT staff_id FROM staff_themes WHERE theme_id = ?", []any{themeID}, func(rows *sql.Rows) error {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		ids = append(ids, id)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list staff of theme %s: %w", themeID, err)
+	}
+	return ids, nil
 }
 
 // Interpreters returns the active staff who sign Portuguese Sign Language, with their
-// weekly hours and the absences that overlap [from, to).
+// weekly hours on the weekdays that [from, to) touches (all of them, with zero times) and
+// the absences that overlap it.
 func Interpreters(ctx context.Context, q store.Queryer, from, to time.Time) ([]Staff, error) {
 	return staffWhere(ctx, q, from, to, `EXISTS
-		(SELECT 1 FROM staff_languages sl WHERE sl.staff_id = s.id AND sl.language = 'lgp')`)
+		(SELECT 1 FROM staff_languages sl WHERE sl.staff_id = s.id AND sl.language = 'lgp') ORDER BY s.id`)
 }
 
+// staffWhere lists the active staff s that meet where (a condition, which may end with
+// ORDER BY and LIMIT clauses), with their languages, their hours on the weekdays that
+// [from, to) touches and the absences that overlap it.
 func staffWhere(ctx context.Context, q store.Queryer, from, to time.Time, where string, args ...any) ([]Staff, error) {
 	rows, err := q.Query(ctx, `SELECT s.id, s.name, s.email, s.location_id, s.role FROM staff s
-		WHERE s.active AND `+where+` ORDER BY s.id`, args...)
+		WHERE s.active AND `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list staff: %w", err)
 	}
@@ -165,7 +212,7 @@ func staffWhere(ctx context.Context, q store.Queryer, from, to time.Time, where 
 		ids = append(ids, s.ID)
 	}
 	in := placeholders(len(ids))
-	if err := eachRow(ctx, q, "SELECT staff_id, weekday, start_minute, end_minute FROM staff_hours WHERE staff_id IN ("+in+")", ids,
+	if err := eachRow(ctx, q, "SELECT staff_id, weekday, start_minute, end_minute FROM staff_hours WHERE staff_id IN ("+in+")"+weekdaysIn(from, to), ids,
 		func(rows *sql.Rows) error {
 			var id string
 			var h WeeklyRange
@@ -245,6 +292,22 @@ func Closures(ctx context.Context, q store.Queryer, fromDay, toDay string) ([]Cl
 		return nil, fmt.Errorf("list closures: %w", err)
 	}
 	return out, nil
+}
+
+// weekdaysIn is a condition on staff_hours that keeps the weekdays on which [from, to)
+// falls (in the agency's time zone), or nothing when it spans a week or is unset: hours
+// on other weekdays cannot give a working window in it.
+func weekdaysIn(from, to time.Time) string {
+	if from.IsZero() || to.IsZero() || !to.After(from) || to.Sub(from) >= 6*24*time.Hour {
+		return ""
+	}
+	loc := calendar.Lisbon()
+	last := calendar.DateOf(to.Add(-time.Second).In(loc))
+	var days []string
+	for day := calendar.DateOf(from.In(loc)); !day.After(last); day = day.AddDays(1) {
+		days = append(days, strconv.Itoa(int(day.Weekday())))
+	}
+	return " AND weekday IN (" + strings.Join(days, ",") + ")"
 }
 
 func placeholders(n int) string {

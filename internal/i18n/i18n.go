@@ -24,18 +24,35 @@ type Catalog struct {
 	messages map[string]map[string]string // language -> key -> message
 }
 
-// Load reads one JSON file per language ("pt-PT.json", "en.json") from dir and checks
-// that every language has exactly the same keys.
+// Load reads the JSON catalogues of each language from dir — "pt-PT.json" and any
+// "area.pt-PT.json" beside it (e-mails, say) — and checks that every language has exactly
+// the same keys.
 func Load(fsys fs.FS, dir string) (*Catalog, error) {
 	c := &Catalog{messages: map[string]map[string]string{}}
 	for _, lang := range Languages {
-		b, err := fs.ReadFile(fsys, path.Join(dir, lang+".json"))
-		if err != nil {
-			return nil, fmt.Errorf("load catalogue %s: %w", lang, err)
+		files, err := fs.Glob(fsys, path.Join(dir, "*"+lang+".json"))
+		if err != nil || len(files) == 0 {
+			return nil, fmt.Errorf("load catalogue %s: no %s.json in %s", lang, lang, dir)
 		}
 		m := map[string]string{}
-		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("load catalogue %s: %w", lang, err)
+		for _, f := range files {
+			if base := path.Base(f); base != lang+".json" && !strings.HasSuffix(base, "."+lang+".json") {
+				continue
+			}
+			b, err := fs.ReadFile(fsys, f)
+			if err != nil {
+				return nil, fmt.Errorf("load catalogue %s: %w", f, err)
+			}
+			part := map[string]string{}
+			if err := json.Unmarshal(b, &part); err != nil {
+				return nil, fmt.Errorf("load catalogue %s: %w", f, err)
+			}
+			for k, v := range part {
+				if _, dup := m[k]; dup {
+					return nil, fmt.Errorf("load catalogue %s: key %q is defined twice", f, k)
+				}
+				m[k] = v
+			}
 		}
 		c.messages[lang] = m
 	}

@@ -53,6 +53,11 @@ func TestLoadRefusesCataloguesWithDifferentKeys(t *testing.T) {
 	if got := c.T("xx", "a"); got != "um" {
 		t.Errorf("unknown language falls back to the default: got %q", got)
 	}
+	fsys["i18n/mail.pt-PT.json"] = &fstest.MapFile{Data: []byte(`{"m": "correio"}`)}
+	fsys["i18n/mail.en.json"] = &fstest.MapFile{Data: []byte(`{"m": "mail"}`)}
+	if c, err = Load(fsys, "i18n"); err != nil || c.T("en", "m") != "mail" || c.T("pt-PT", "a") != "um" {
+		t.Fatalf("area catalogues not merged: %v", err)
+	}
 	if got := c.T("en", "nope"); got != "nope" {
 		t.Errorf("unknown key: got %q", got)
 	}

@@ -23,6 +23,10 @@ type Event struct {
 	Cancelled   bool
 	Alarm       time.Duration // how long before the start to remind; 0 for none
 	AlarmText   string
+	// Organizer and attendee make the file an invitation (RFC 5546 wants an ORGANIZER
+	// with METHOD:REQUEST and CANCEL).
+	Organizer, OrganizerEmail string
+	Attendee, AttendeeEmail   string
 }
 
 // Calendar is a VCALENDAR object with its method (PUBLISH for a download, REQUEST or
@@ -60,6 +64,12 @@ func (c Calendar) Bytes() []byte {
 		if e.URL != "" {
 			line("URL", e.URL)
 		}
+		if e.OrganizerEmail != "" {
+			line("ORGANIZER;CN="+param(e.Organizer), "mailto:"+e.OrganizerEmail)
+		}
+		if e.AttendeeEmail != "" {
+			line("ATTENDEE;CN="+param(e.Attendee)+";ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE", "mailto:"+e.AttendeeEmail)
+		}
 		if e.Cancelled {
 			line("STATUS", "CANCELLED")
 		} else {
@@ -83,6 +93,17 @@ func (c Calendar) Bytes() []byte {
 func text(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, ";", `\;`, ",", `\,`, "\r\n", `\n`, "\n", `\n`, "\r", `\n`)
 	return r.Replace(s)
+}
+
+// param quotes a parameter value; a double quote cannot appear in one (RFC 5545 §3.2).
+func param(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '"' || r < ' ' {
+			return -1
+		}
+		return r
+	}, s)
+	return `"` + s + `"`
 }
 
 // writeFolded writes a content line, folding it so that no line exceeds 75 octets

@@ -106,7 +106,8 @@ type daysPage struct {
 	AllowSignLanguage bool
 	SignLanguage      bool
 	Zone              string
-	Zones             []string
+	Zones             []zoneOption
+	Current           string // on a reschedule: the appointment's present time
 	Days              []dayItem
 }
 
@@ -128,7 +129,7 @@ func (p *Portal) days(w http.ResponseWriter, r *http.Request) error {
 	pg := p.page(r, "days.title")
 	base := "/book/" + s.ID + "/" + th.ID
 	data := daysPage{Page: pg, Step: 2, Heading: th.Name.In(pg.Lang), BackURL: "/book/" + s.ID, FormAction: base,
-		AllowSignLanguage: true, SignLanguage: sign, Zone: loc.String(), Zones: zoneChoices(loc.String())}
+		AllowSignLanguage: true, SignLanguage: sign, Zone: loc.String(), Zones: zoneChoices(loc.String(), p.svc.Now())}
 	data.Days, err = p.dayItems(r, th, sign, func(day calendar.Date) string { return base + "/" + day.String() + flowQuery(sign) })
 	if err != nil {
 		return err
@@ -165,16 +166,15 @@ type slotItem struct {
 
 type slotsPage struct {
 	view.Page
-	Step       int
-	Heading    string
-	BackURL    string
-	Notice     string
-	Day        time.Time
-	Zone       string
-	Abroad     bool
-	Slots      []slotItem
-	Reschedule bool
-	PostAction string
+	Step    int
+	Heading string
+	BackURL string
+	Notice  string
+	Day     time.Time
+	Zone    string
+	Abroad  bool
+	Slots   []slotItem
+	Current string // on a reschedule: the appointment's present time
 }
 
 func (p *Portal) slots(w http.ResponseWriter, r *http.Request) error {
@@ -247,8 +247,14 @@ type detailsPage struct {
 	Zone         string
 	SignLanguage bool
 	Form         detailsForm
-	Errors       map[string]string
+	Errors       view.FormErrors
 }
+
+// detailsFields are the details form's inputs, in order, for its error summary.
+var detailsFields = []view.Field{{Name: "citizen.name", LabelKey: "field.name"}, {Name: "citizen.email", LabelKey: "field.email"},
+	{Name: "citizen.phone", LabelKey: "field.phone"}, {Name: "citizen.niss", LabelKey: "field.niss"},
+	{Name: "citizen.nif", LabelKey: "field.nif"}, {Name: "citizen.language", LabelKey: "field.language"},
+	{Name: "needs.notes", LabelKey: "field.notes"}}
 
 func (p *Portal) detailsData(w http.ResponseWriter, r *http.Request, s directory.Service, th directory.Theme, start time.Time, sign bool) detailsPage {
 	loc := p.zone(w, r)
@@ -318,10 +324,7 @@ func (p *Portal) book(w http.ResponseWriter, r *http.Request) error {
 	case errors.As(err, &invalid) && invalid.Fields["start"] == "":
 		data := p.detailsData(w, r, s, th, start, sign)
 		data.Form = form
-		data.Errors = map[string]string{}
-		for field, key := range invalid.Fields {
-			data.Errors[field] = data.T(key)
-		}
+		data.Errors = data.Page.Errors(invalid.Fields, detailsFields)
 		return p.view.Render(w, http.StatusUnprocessableEntity, "details", data)
 	case errors.As(err, &invalid), errors.Is(err, booking.ErrSlotTaken), errors.Is(err, booking.ErrNoSuchSlot):
 		// The time itself can no longer be booked: back to the day's times, with a notice.

@@ -17,8 +17,14 @@ type contactPage struct {
 	view.Page
 	Services []serviceItem
 	Form     contactForm
-	Errors   map[string]string
+	Errors   view.FormErrors
 }
+
+// contactFields are the contact form's inputs, in order, for its error summary.
+var contactFields = []view.Field{{Name: "theme", LabelKey: "contact.theme"}, {Name: "subject", LabelKey: "contact.subject"},
+	{Name: "message", LabelKey: "contact.message"}, {Name: "preferred_times", LabelKey: "contact.preferred_times"},
+	{Name: "citizen.name", LabelKey: "field.name"}, {Name: "citizen.email", LabelKey: "field.email"},
+	{Name: "citizen.phone", LabelKey: "field.phone"}, {Name: "citizen.language", LabelKey: "field.language"}}
 
 func (p *Portal) contactForm(w http.ResponseWriter, r *http.Request) error {
 	if r.URL.Query().Get("sent") == "1" {
@@ -51,10 +57,7 @@ func (p *Portal) contact(w http.ResponseWriter, r *http.Request) error {
 		if serr != nil {
 			return serr
 		}
-		data := contactPage{Page: pg, Services: services, Form: f, Errors: map[string]string{}}
-		for field, key := range invalid.Fields {
-			data.Errors[field] = pg.T(key)
-		}
+		data := contactPage{Page: pg, Services: services, Form: f, Errors: pg.Errors(invalid.Fields, contactFields)}
 		return p.view.Render(w, http.StatusUnprocessableEntity, "contact", data)
 	}
 	if err != nil {

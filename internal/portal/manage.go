@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"balcao/internal/booking"
@@ -199,7 +200,7 @@ func (p *Portal) rescheduleDays(w http.ResponseWriter, r *http.Request) error {
 	pg := p.page(r, "reschedule.title")
 	base := "/a/" + a.ID + "/reschedule"
 	data := daysPage{Page: pg, Heading: pg.T("reschedule.heading", th.Name.In(pg.Lang)), BackURL: "/a/" + a.ID,
-		FormAction: base, Zone: loc.String(), Zones: zoneChoices(loc.String())}
+		FormAction: base, Zone: loc.String(), Zones: zoneChoices(loc.String(), p.svc.Now()), Current: p.when(pg, a.Start, loc)}
 	data.Days, err = p.dayItems(r, th, a.SignLanguage, func(day calendar.Date) string { return base + "/" + day.String() })
 	if err != nil {
 		return err
@@ -221,16 +222,62 @@ func (p *Portal) rescheduleSlots(w http.ResponseWriter, r *http.Request) error {
 		return notFound(err)
 	}
 	pg := p.page(r, "reschedule.title")
-	data, err := p.slotsData(w, r, pg, th, day, a.SignLanguage, func(time.Time) string { return "" })
+	data, err := p.slotsData(w, r, pg, th, day, a.SignLanguage, func(start time.Time) string {
+		return "/a/" + a.ID + "/reschedule/confirm?" + url.Values{"start": {start.Format(time.RFC3339)}}.Encode()
+	})
 	if err != nil {
 		return err
 	}
+	// The present time is not a move: it is left out of the choices.
+	data.Slots = slices.DeleteFunc(data.Slots, func(s slotItem) bool { return s.Start == a.Start.Format(time.RFC3339) })
 	data.Heading = pg.T("reschedule.heading", th.Name.In(pg.Lang))
-	data.BackURL, data.Reschedule, data.PostAction = "/a/"+a.ID+"/reschedule", true, "/a/"+a.ID+"/reschedule"
+	data.BackURL, data.Current = "/a/"+a.ID+"/reschedule", p.when(pg, a.Start, p.zone(w, r))
 	if r.URL.Query().Get("taken") == "1" {
 		data.Notice = pg.T("slots.taken")
 	}
 	return p.view.Render(w, http.StatusOK, "slots", data)
+}
+
+type rescheduleConfirmPage struct {
+	view.Page
+	BackURL   string
+	Action    string
+	ThemeName string
+	Current   string
+	New       string
+	Start     string
+}
+
+// rescheduleConfirm asks before moving, so that a mis-tap on a phone moves nothing.
+func (p *Portal) rescheduleConfirm(w http.ResponseWriter, r *http.Request) error {
+	a, _, done, err := p.appointmentFor(w, r, booking.ManageToken)
+	if err != nil || done {
+		return err
+	}
+	start, err := time.Parse(time.RFC3339, r.URL.Query().Get("start"))
+	if err != nil {
+		return notFound(err)
+	}
+	th, err := directory.ThemeByID(r.Context(), p.db, a.ThemeID)
+	if err != nil {
+		return serviceError(err)
+	}
+	loc := p.zone(w, r)
+	pg := p.page(r, "reschedule.title")
+	day := calendar.DateOf(start.In(p.svc.Location()))
+	return p.view.Render(w, http.StatusOK, "reschedule_confirm", rescheduleConfirmPage{Page: pg,
+		BackURL: fmt.Sprintf("/a/%s/reschedule/%s", a.ID, day), Action: "/a/" + a.ID + "/reschedule",
+		ThemeName: th.Name.In(pg.Lang), Current: p.when(pg, a.Start, loc), New: p.when(pg, start, loc),
+		Start: start.UTC().Format(time.RFC3339)})
+}
+
+// when shows an instant in the visitor's zone, with Lisbon time beside it when they differ.
+func (p *Portal) when(pg view.Page, t time.Time, loc *time.Location) string {
+	s := pg.LongDate(t.In(loc)) + ", " + t.In(loc).Format("15:04")
+	if loc.String() != p.svc.Location().String() {
+		s += " (" + pg.T("slots.lisbon_time", t.In(p.svc.Location()).Format("15:04")) + ")"
+	}
+	return s
 }
 
 func (p *Portal) reschedule(w http.ResponseWriter, r *http.Request) error {

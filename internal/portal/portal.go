@@ -6,10 +6,12 @@ package portal
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,10 +54,12 @@ func (p *Portal) Routes(mux *http.ServeMux) {
 	handle("POST /a/{id}/cancel", p.cancel)
 	handle("GET /a/{id}/reschedule", p.rescheduleDays)
 	handle("GET /a/{id}/reschedule/{day}", p.rescheduleSlots)
+	handle("GET /a/{id}/reschedule/confirm", p.rescheduleConfirm)
 	handle("POST /a/{id}/reschedule", p.reschedule)
 	handle("GET /join/{id}", p.join)
 	handle("GET /contact", p.contactForm)
 	handle("POST /contact", p.contact)
+	handle("/", func(w http.ResponseWriter, r *http.Request) error { return notFound(nil) })
 }
 
 // page starts a page's data with the agency's name filled in.
@@ -171,13 +175,30 @@ var zones = []string{
 	"Australia/Sydney", "Pacific/Auckland", "UTC",
 }
 
-func zoneChoices(current string) []string {
-	for _, z := range zones {
-		if z == current {
-			return zones
-		}
+// zoneOption is a time zone in the list: its IANA name and a label such as
+// "Sao Paulo (UTC−03:00)".
+type zoneOption struct{ Value, Label string }
+
+func zoneChoices(current string, now time.Time) []zoneOption {
+	names := zones
+	if !slices.Contains(zones, current) {
+		names = append([]string{current}, zones...)
 	}
-	return append([]string{current}, zones...)
+	out := make([]zoneOption, 0, len(names))
+	for _, name := range names {
+		loc := loadZone(name)
+		if loc == nil {
+			continue
+		}
+		_, offset := now.In(loc).Zone()
+		sign := "+"
+		if offset < 0 {
+			sign, offset = "−", -offset
+		}
+		city := name[strings.LastIndex(name, "/")+1:]
+		out = append(out, zoneOption{Value: name, Label: fmt.Sprintf("%s (UTC%s%02d:%02d)", strings.ReplaceAll(city, "_", " "), sign, offset/3600, offset%3600/60)})
+	}
+	return out
 }
 
 func setTokenCookie(w http.ResponseWriter, name, path, token string, secure bool) {

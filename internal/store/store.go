@@ -47,6 +47,8 @@ type DB struct {
 	dialect Dialect
 	write   *sql.DB
 	read    *sql.DB
+	// Prepared statements, on SQLite only: pgx keeps its own per connection.
+	writeStmts, readStmts *stmtCache
 }
 
 // Open opens the database named by dsn: a postgres:// or postgresql:// URL selects
@@ -87,7 +89,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	}
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
-	return &DB{dialect: SQLite, write: write, read: read}, nil
+	return &DB{dialect: SQLite, write: write, read: read, writeStmts: newStmtCache(write), readStmts: newStmtCache(read)}, nil
 }
 
 // OpenPostgres connects to the PostgreSQL server at url.
@@ -119,6 +121,8 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.writeStmts.close()
+	db.readStmts.close()
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -135,17 +139,29 @@ type Queryer interface {
 
 // Exec runs a statement outside any transaction.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return db.write.ExecContext(ctx, db.dialect.rebind(query), args...)
+	query = db.dialect.rebind(query)
+	if st := db.writeStmts.prepared(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return db.write.ExecContext(ctx, query, args...)
 }
 
 // Query reads through the read pool.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return db.read.QueryContext(ctx, db.dialect.rebind(query), args...)
+	query = db.dialect.rebind(query)
+	if st := db.readStmts.prepared(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return db.read.QueryContext(ctx, query, args...)
 }
 
 // QueryRow reads one row through the read pool.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return db.read.QueryRowContext(ctx, db.dialect.rebind(query), args...)
+	query = db.dialect.rebind(query)
+	if st := db.readStmts.prepared(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return db.read.QueryRowContext(ctx, query, args...)
 }
 
 // Tx is a transaction on the write pool.
@@ -153,6 +169,8 @@ type Tx struct {
 	tx          *sql.Tx
 	dialect     Dialect
 	afterCommit []func()
+	stmts       *stmtCache
+	unprepared  []string // statements run without a prepared form, to prepare after
 }
 
 // Dialect tells which engine this is.
@@ -160,7 +178,15 @@ func (tx *Tx) Dialect() Dialect { return tx.dialect }
 
 // Exec runs a statement in the transaction.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return tx.tx.ExecContext(ctx, tx.dialect.rebind(query), args...)
+	query = tx.dialect.rebind(query)
+	if st := tx.stmts.get(query); st != nil {
+		// Runs the form already prepared on the write connection, which the transaction holds.
+		return tx.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	if tx.stmts != nil {
+		tx.unprepared = append(tx.unprepared, query)
+	}
+	return tx.tx.ExecContext(ctx, query, args...)
 }
 
 // Query reads in the transaction.
@@ -204,7 +230,14 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &Tx{tx: sqlTx, dialect: db.dialect}
+	tx := &Tx{tx: sqlTx, dialect: db.dialect, stmts: db.writeStmts}
+	// Statements can only be prepared on the write pool once the transaction has let go
+	// of its connection (SQLite's write pool has just the one).
+	defer func() {
+		for _, q := range tx.unprepared {
+			db.writeStmts.prepared(ctx, q)
+		}
+	}()
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
@@ -277,4 +310,74 @@ func NewID() string {
 	b := make([]byte, 10)
 	_, _ = rand.Read(b)
 	return idEncoding.EncodeToString(b)
+}
+
+// maxStmts bounds a statement cache; once it is full, other statements run unprepared.
+const maxStmts = 512
+
+// stmtCache keeps prepared statements by query text, so that SQLite parses and plans each
+// statement once per connection rather than on every call. A nil cache holds nothing.
+//
+// On the write pool only Tx.Exec uses it inside transactions (through Tx.StmtContext,
+// which reuses the form prepared on the connection): an Exec runs to completion, so one
+// statement is never stepped twice at once, as a query run again while its own rows were
+// still open in the same transaction would be.
+type stmtCache struct {
+	pool  *sql.DB
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+func newStmtCache(pool *sql.DB) *stmtCache {
+	return &stmtCache{pool: pool, stmts: map[string]*sql.Stmt{}}
+}
+
+// get returns the prepared statement for query, or nil if there is none yet.
+func (c *stmtCache) get(query string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stmts[query]
+}
+
+// prepared returns the prepared statement for query, preparing it on the pool if needed.
+// It returns nil, for the caller to run the query unprepared, when the cache is full or
+// the statement does not prepare (the unprepared run then reports the error).
+func (c *stmtCache) prepared(ctx context.Context, query string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	st, ok := c.stmts[query]
+	full := len(c.stmts) >= maxStmts
+	c.mu.Unlock()
+	if ok || full {
+		return st
+	}
+	st, err := c.pool.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cached, ok := c.stmts[query]; ok || len(c.stmts) >= maxStmts {
+		st.Close()
+		return cached
+	}
+	c.stmts[query] = st
+	return st
+}
+
+func (c *stmtCache) close() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, st := range c.stmts {
+		st.Close()
+		delete(c.stmts, q)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"sort"
 	"strings"
 	"time"
 
@@ -72,14 +73,6 @@ func New(fsys fs.FS, catalog *i18n.Catalog) (*Renderer, error) {
 	}
 	funcs := template.FuncMap{
 		"asset": assets.URL,
-		"field": func(errs map[string]string, name string) string { return errs[name] },
-		"dict": func(kv ...any) map[string]any {
-			m := map[string]any{}
-			for i := 0; i+1 < len(kv); i += 2 {
-				m[fmt.Sprint(kv[i])] = kv[i+1]
-			}
-			return m
-		},
 	}
 	shared, err := fs.Glob(fsys, "templates/*.html")
 	if err != nil {
@@ -129,19 +122,57 @@ func (rd *Renderer) Pages() []string {
 	return out
 }
 
-// Weekday returns the translated weekday name.
-func (p Page) Weekday(d time.Weekday) string { return p.T(fmt.Sprintf("weekday.%d", int(d))) }
-
 // LongDate formats a day as "quarta-feira, 2 de dezembro de 2026" / "Wednesday 2 December 2026".
-func (p Page) LongDate(t time.Time) string {
-	return p.T("format.long_date", p.Weekday(t.Weekday()), t.Day(), p.T(fmt.Sprintf("month.%d", int(t.Month()))), t.Year())
-}
+func (p Page) LongDate(t time.Time) string { return p.catalog.LongDate(p.Lang, t) }
 
 // ShortDate formats a day as "qua., 2 dez." / "Wed 2 Dec".
-func (p Page) ShortDate(t time.Time) string {
-	return p.T("format.short_date", p.T(fmt.Sprintf("weekday_short.%d", int(t.Weekday()))), t.Day(),
-		p.T(fmt.Sprintf("month_short.%d", int(t.Month()))))
-}
+func (p Page) ShortDate(t time.Time) string { return p.catalog.ShortDate(p.Lang, t) }
 
 // Clock formats a time of day as 24-hour HH:MM.
 func (p Page) Clock(t time.Time) string { return t.Format("15:04") }
+
+// FormErrors are a form's problems: by field, for the message beside each input, and in
+// the form's order, each naming its field, for the summary at the top.
+type FormErrors struct {
+	Summary []FormError
+	byField map[string]string
+}
+
+// FormError is one line of the summary.
+type FormError struct {
+	Field string // the input's name; its id is "f-" + Field
+	Text  string
+}
+
+// Field names an input and the translation key of its label.
+type Field struct{ Name, LabelKey string }
+
+// Errors translates a form's problems (field -> message key), listing them in the order
+// of fields; a problem with a field not listed comes last.
+func (p Page) Errors(problems map[string]string, fields []Field) FormErrors {
+	fe := FormErrors{byField: map[string]string{}}
+	for name, key := range problems {
+		fe.byField[name] = p.T(key)
+	}
+	listed := map[string]bool{}
+	for _, f := range fields {
+		listed[f.Name] = true
+		if msg, ok := fe.byField[f.Name]; ok {
+			fe.Summary = append(fe.Summary, FormError{Field: f.Name, Text: p.T("form.error_item", p.T(f.LabelKey), msg)})
+		}
+	}
+	var rest []string
+	for name := range problems {
+		if !listed[name] {
+			rest = append(rest, name)
+		}
+	}
+	sort.Strings(rest)
+	for _, name := range rest {
+		fe.Summary = append(fe.Summary, FormError{Field: name, Text: fe.byField[name]})
+	}
+	return fe
+}
+
+// For returns the message for one field, or "".
+func (fe FormErrors) For(name string) string { return fe.byField[name] }
