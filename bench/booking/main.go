@@ -6,6 +6,7 @@
 //	go run ./bench/booking -store both              # 32 clients for 10 s on each store
 //	go run ./bench/booking -store sqlite -n 20000   # a fixed number of bookings instead
 //	go run ./bench/booking -store sqlite -cpuprofile cpu.out && go tool pprof -top cpu.out
+//	go run ./bench/booking -messages=false           # without queueing the citizen's e-mail/SMS
 //
 // For each store it writes an agency configuration with one location open around the
 // clock, one 5-minute theme (no minimum notice, 60 days ahead) and -agents agents who
@@ -15,7 +16,9 @@
 // times as it has seats plus a few more (-contention), so most bookings succeed (201)
 // and a few find their slot full (409). It prints bookings per second (201s), the
 // latency of the POST (p50, p90, p99, max), the count of each answer, and checks that
-// the database holds as many appointments as there were 201s.
+// the database holds as many appointments as there were 201s. The outbox worker that
+// delivers the queued messages is not running (balcao serve starts it), so its writes
+// are not part of the figures.
 //
 // PostgreSQL is reached at -pg (default $BALCAO_TEST_POSTGRES, else
 // postgres://postgres@127.0.0.1:5432/test), where the benchmark creates and drops a

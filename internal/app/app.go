@@ -65,6 +65,9 @@ type App struct {
 // Options change how New builds the app; tests set a clock.
 type Options struct {
 	Now func() time.Time
+	// ListenAddr is the address actually listened on, for links in messages when no
+	// base URL is configured (the configured port may be 0).
+	ListenAddr net.Addr
 }
 
 // New opens the database, applies migrations and configuration, and builds the routes.
@@ -127,7 +130,7 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, logger *slog.Lo
 	if a.Outbox, err = newOutbox(db, cfg, logger, opts.Now); err != nil {
 		return nil, err
 	}
-	notifier, err := notify.New(catalog, notify.Options{BaseURL: publicURL(cfg), FromEmail: fromAddress(cfg.SMTP.From),
+	notifier, err := notify.New(catalog, notify.Options{BaseURL: publicURL(cfg, opts.ListenAddr), FromEmail: fromAddress(cfg.SMTP.From),
 		Reminders: cfg.Reminders, Now: opts.Now, Enqueued: a.Outbox.Poke})
 	if err != nil {
 		return nil, err
@@ -186,12 +189,16 @@ func newOutbox(db *store.DB, cfg config.Config, logger *slog.Logger, now func() 
 
 // publicURL is the site's address in links sent by e-mail: the configured one, or this
 // machine's listen address.
-func publicURL(cfg config.Config) string {
+func publicURL(cfg config.Config, listening net.Addr) string {
 	if cfg.BaseURL != "" {
 		return strings.TrimSuffix(cfg.BaseURL, "/")
 	}
-	host, port, _ := net.SplitHostPort(cfg.Addr)
-	if host == "" || host == "0.0.0.0" || host == "::" {
+	addr := cfg.Addr
+	if listening != nil {
+		addr = listening.String()
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "localhost"
 	}
 	scheme := "http"
@@ -218,15 +225,16 @@ func (a *App) Close() error { return a.DB.Close() }
 func Serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error {
 	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[cfg.LogLevel]
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	a, err := New(ctx, cfg, logger, Options{})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	a, err := New(ctx, cfg, logger, Options{ListenAddr: ln.Addr()})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer a.Close()
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	printWelcome(stdout, cfg, ln.Addr(), a.Demo)

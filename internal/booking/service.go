@@ -113,24 +113,44 @@ type Change struct {
 	ManageToken string
 }
 
-// Notifier is told of every change inside its transaction, so that the messages it owes
-// are stored with the change or not at all.
+// Notifier writes the messages a change owes the citizen. They are prepared (read and
+// rendered) first, where possible outside the transaction, and written inside it, so that
+// they are stored with the change or not at all.
 type Notifier interface {
-	AppointmentChanged(ctx context.Context, tx *store.Tx, ch Change) error
+	Prepare(ctx context.Context, q store.Queryer, ch Change) (Prepared, error)
 	ContactRequested(ctx context.Context, tx *store.Tx, id string, req ContactRequest) error
+}
+
+// Prepared are messages ready to be written in the change's transaction.
+type Prepared interface {
+	Write(ctx context.Context, tx *store.Tx) error
 }
 
 // SetNotifier makes the service tell n of every change.
 func (s *Service) SetNotifier(n Notifier) { s.notifier = n }
 
-func (s *Service) notify(ctx context.Context, tx *store.Tx, ch Change) error {
+type noMessages struct{}
+
+func (noMessages) Write(context.Context, *store.Tx) error { return nil }
+
+func (s *Service) prepare(ctx context.Context, q store.Queryer, ch Change) (Prepared, error) {
 	if s.notifier == nil {
-		return nil
+		return noMessages{}, nil
 	}
-	if err := s.notifier.AppointmentChanged(ctx, tx, ch); err != nil {
-		return fmt.Errorf("notify %s: %w", ch.Kind, err)
+	p, err := s.notifier.Prepare(ctx, q, ch)
+	if err != nil {
+		return nil, fmt.Errorf("prepare %s messages: %w", ch.Kind, err)
 	}
-	return nil
+	return p, nil
+}
+
+// notify prepares and writes a change's messages inside its transaction.
+func (s *Service) notify(ctx context.Context, tx *store.Tx, ch Change) error {
+	p, err := s.prepare(ctx, tx, ch)
+	if err != nil {
+		return err
+	}
+	return p.Write(ctx, tx)
 }
 
 // NewService returns a booking service on db; now is the clock (time.Now in production).
@@ -319,6 +339,11 @@ func (s *Service) Book(ctx context.Context, req Request) (Booked, error) {
 	if err != nil {
 		return Booked{}, fmt.Errorf("book %s at %s: %w", th.ID, start.Format(time.RFC3339), err)
 	}
+	// The messages do not depend on which agent is claimed: they are rendered before too.
+	messages, err := s.prepare(ctx, s.db, Change{Kind: ChangeBooked, Appointment: b.Appointment, ManageToken: b.ManageToken})
+	if err != nil {
+		return Booked{}, fmt.Errorf("book %s at %s: %w", th.ID, start.Format(time.RFC3339), err)
+	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		agentID, interpreterID, err := s.claimSeat(ctx, tx, th.ID, rules, start, req.SignLanguage, b.ID, likely, "")
 		if err != nil {
@@ -335,7 +360,7 @@ func (s *Service) Book(ctx context.Context, req Request) (Booked, error) {
 		if err != nil {
 			return fmt.Errorf("insert appointment: %w", err)
 		}
-		return s.notify(ctx, tx, Change{Kind: ChangeBooked, Appointment: b.Appointment, ManageToken: b.ManageToken})
+		return messages.Write(ctx, tx)
 	})
 	if err != nil {
 		return Booked{}, fmt.Errorf("book %s at %s: %w", th.ID, start.Format(time.RFC3339), err)

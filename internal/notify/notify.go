@@ -11,6 +11,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"net/url"
+	"slices"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -30,7 +31,8 @@ var templates embed.FS
 // DefaultReminders are sent before each appointment unless configured otherwise.
 var DefaultReminders = []time.Duration{24 * time.Hour, time.Hour}
 
-// Notifier writes messages into the outbox. It implements booking.Notifier.
+// Notifier renders messages and writes them into the outbox. It implements
+// booking.Notifier.
 type Notifier struct {
 	catalog   *i18n.Catalog
 	baseURL   string // absolute URL of the site, for links in messages
@@ -103,17 +105,17 @@ type appointmentView struct {
 	manageable bool
 }
 
-func (n *Notifier) view(ctx context.Context, tx *store.Tx, ch booking.Change) (appointmentView, error) {
+func (n *Notifier) view(ctx context.Context, q store.Queryer, ch booking.Change) (appointmentView, error) {
 	a := ch.Appointment
 	lang := a.Citizen.Language
 	if i18n.Supported(lang) == "" {
 		lang = i18n.Default
 	}
-	th, err := directory.ThemeByID(ctx, tx, a.ThemeID)
+	th, err := directory.ThemeByID(ctx, q, a.ThemeID)
 	if err != nil {
 		return appointmentView{}, err
 	}
-	agency, err := directory.AgencyName(ctx, tx)
+	agency, err := directory.AgencyName(ctx, q)
 	if err != nil {
 		return appointmentView{}, err
 	}
@@ -141,45 +143,56 @@ func (n *Notifier) when(lang string, t time.Time, zone string) string {
 	return s
 }
 
-// AppointmentChanged enqueues what a change owes the citizen.
-func (n *Notifier) AppointmentChanged(ctx context.Context, tx *store.Tx, ch booking.Change) error {
-	v, err := n.view(ctx, tx, ch)
+// prepared are a change's messages, rendered, with the reminders they replace.
+type prepared struct {
+	n               *Notifier
+	subject         string
+	cancelReminders bool
+	msgs            []outbox.Message
+}
+
+// Prepare renders what a change owes the citizen, reading through q.
+func (n *Notifier) Prepare(ctx context.Context, q store.Queryer, ch booking.Change) (booking.Prepared, error) {
+	v, err := n.view(ctx, q, ch)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a := v.a
-	subject := "appointment:" + a.ID
-	reminderPrefix := "appt:" + a.ID + ":remind:"
+	p := &prepared{n: n, subject: "appointment:" + a.ID}
 	now := n.now()
-	var msgs []outbox.Message
 	switch ch.Kind {
 	case booking.ChangeBooked:
-		msgs = append(msgs, n.changeMessage(v, "booked", fmt.Sprintf("appt:%s:booked", a.ID), "REQUEST"))
-		msgs = append(msgs, n.reminderMessages(v, now)...)
+		p.msgs = append(p.msgs, n.changeMessage(v, "booked", fmt.Sprintf("appt:%s:booked", a.ID), "REQUEST"))
+		p.msgs = append(p.msgs, n.reminderMessages(v, now)...)
 	case booking.ChangeRescheduled:
-		if err := outbox.CancelPending(ctx, tx, subject, reminderPrefix); err != nil {
-			return err
-		}
-		msgs = append(msgs, n.changeMessage(v, "moved", fmt.Sprintf("appt:%s:moved:%d", a.ID, a.Sequence), "REQUEST"))
-		msgs = append(msgs, n.reminderMessages(v, now)...)
+		p.cancelReminders = true
+		p.msgs = append(p.msgs, n.changeMessage(v, "moved", fmt.Sprintf("appt:%s:moved:%d", a.ID, a.Sequence), "REQUEST"))
+		p.msgs = append(p.msgs, n.reminderMessages(v, now)...)
 	case booking.ChangeCancelled:
-		if err := outbox.CancelPending(ctx, tx, subject, reminderPrefix); err != nil {
-			return err
-		}
-		msgs = append(msgs, n.changeMessage(v, "cancelled", fmt.Sprintf("appt:%s:cancelled", a.ID), "CANCEL"))
+		p.cancelReminders = true
+		p.msgs = append(p.msgs, n.changeMessage(v, "cancelled", fmt.Sprintf("appt:%s:cancelled", a.ID), "CANCEL"))
 	default:
-		return fmt.Errorf("notify: unknown change %q", ch.Kind)
+		return nil, fmt.Errorf("notify: unknown change %q", ch.Kind)
 	}
-	for _, m := range msgs {
-		if m.Channel == "" {
-			continue
-		}
-		m.SubjectRef = subject
-		if err := outbox.Enqueue(ctx, tx, m, now); err != nil {
+	p.msgs = slices.DeleteFunc(p.msgs, func(m outbox.Message) bool { return m.Channel == "" })
+	for i := range p.msgs {
+		p.msgs[i].SubjectRef = p.subject
+	}
+	return p, nil
+}
+
+// Write stores the messages in the change's transaction, withdrawing the reminders of the
+// appointment's former time first.
+func (p *prepared) Write(ctx context.Context, tx *store.Tx) error {
+	if p.cancelReminders {
+		if err := outbox.CancelPending(ctx, tx, p.subject, "appt:"+strings.TrimPrefix(p.subject, "appointment:")+":remind:"); err != nil {
 			return err
 		}
 	}
-	tx.AfterCommit(n.enqueued)
+	if err := outbox.Enqueue(ctx, tx, p.n.now(), p.msgs...); err != nil {
+		return err
+	}
+	tx.AfterCommit(p.n.enqueued)
 	return nil
 }
 
@@ -309,7 +322,7 @@ func (n *Notifier) ContactRequested(ctx context.Context, tx *store.Tx, id string
 		return nil
 	}
 	m.SubjectRef = "contact:" + id
-	if err := outbox.Enqueue(ctx, tx, m, n.now()); err != nil {
+	if err := outbox.Enqueue(ctx, tx, n.now(), m); err != nil {
 		return err
 	}
 	tx.AfterCommit(n.enqueued)

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"balcao/internal/store"
@@ -68,25 +69,32 @@ type payload struct {
 	Text *Text `json:"text,omitempty"`
 }
 
-// Enqueue writes m in tx; it is delivered once tx commits. A message whose key was already
-// enqueued is ignored.
-func Enqueue(ctx context.Context, tx *store.Tx, m Message, now time.Time) error {
-	if m.Key == "" || (m.Channel == Email) != (m.Mail != nil) || (m.Channel == SMS) != (m.Text != nil) {
-		return fmt.Errorf("enqueue %q: a key and one body matching the channel are required", m.Key)
+// Enqueue writes messages in tx, in one statement; they are delivered once tx commits. A
+// message whose key was already enqueued is ignored.
+func Enqueue(ctx context.Context, tx *store.Tx, now time.Time, msgs ...Message) error {
+	if len(msgs) == 0 {
+		return nil
 	}
-	body, err := json.Marshal(payload{Mail: m.Mail, Text: m.Text})
+	args := make([]any, 0, 7*len(msgs))
+	for _, m := range msgs {
+		if m.Key == "" || (m.Channel == Email) != (m.Mail != nil) || (m.Channel == SMS) != (m.Text != nil) {
+			return fmt.Errorf("enqueue %q: a key and one body matching the channel are required", m.Key)
+		}
+		body, err := json.Marshal(payload{Mail: m.Mail, Text: m.Text})
+		if err != nil {
+			return fmt.Errorf("enqueue %s: %w", m.Key, err)
+		}
+		notBefore := m.NotBefore
+		if notBefore.IsZero() || notBefore.Before(now) {
+			notBefore = now
+		}
+		args = append(args, store.NewID(), m.Channel, m.Key, m.SubjectRef, string(body), notBefore.Unix(), now.Unix())
+	}
+	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?),", len(msgs)), ",")
+	_, err := tx.Exec(ctx, `INSERT INTO outbox (id, channel, idempotency_key, subject_ref, payload, not_before, created_at)
+		VALUES `+values+` ON CONFLICT (idempotency_key) DO NOTHING`, args...)
 	if err != nil {
-		return fmt.Errorf("enqueue %s: %w", m.Key, err)
-	}
-	notBefore := m.NotBefore
-	if notBefore.IsZero() || notBefore.Before(now) {
-		notBefore = now
-	}
-	_, err = tx.Exec(ctx, `INSERT INTO outbox (id, channel, idempotency_key, subject_ref, payload, not_before, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`,
-		store.NewID(), m.Channel, m.Key, m.SubjectRef, string(body), notBefore.Unix(), now.Unix())
-	if err != nil {
-		return fmt.Errorf("enqueue %s: %w", m.Key, err)
+		return fmt.Errorf("enqueue %s: %w", msgs[0].Key, err)
 	}
 	return nil
 }

@@ -49,12 +49,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 func enqueue(t *testing.T, db *store.DB, now time.Time, msgs ...outbox.Message) {
 	t.Helper()
 	err := db.InTx(context.Background(), func(tx *store.Tx) error {
-		for _, m := range msgs {
-			if err := outbox.Enqueue(context.Background(), tx, m, now); err != nil {
-				return err
-			}
-		}
-		return nil
+		return outbox.Enqueue(context.Background(), tx, now, msgs...)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +61,7 @@ func TestEnqueueIsTransactionalAndIdempotent(t *testing.T) {
 		ctx := context.Background()
 		now := time.Now()
 		err := db.InTx(ctx, func(tx *store.Tx) error {
-			if err := outbox.Enqueue(ctx, tx, mail("rolled-back"), now); err != nil {
+			if err := outbox.Enqueue(ctx, tx, now, mail("rolled-back")); err != nil {
 				return err
 			}
 			return errors.New("the change failed")
@@ -74,22 +69,23 @@ func TestEnqueueIsTransactionalAndIdempotent(t *testing.T) {
 		if err == nil {
 			t.Fatal("expected the transaction to fail")
 		}
-		enqueue(t, db, now, mail("k1"), mail("k1"))
+		enqueue(t, db, now, mail("k1"))
+		enqueue(t, db, now, mail("k1"), mail("k2-other"))
 		enqueue(t, db, now, mail("k1"))
 		var n int
-		if err := db.QueryRow(ctx, "SELECT COUNT(*) FROM outbox").Scan(&n); err != nil || n != 1 {
-			t.Fatalf("%d messages (%v), want 1: rolled-back ones dropped, duplicates ignored", n, err)
+		if err := db.QueryRow(ctx, "SELECT COUNT(*) FROM outbox").Scan(&n); err != nil || n != 2 {
+			t.Fatalf("%d messages (%v), want 2: rolled-back ones dropped, duplicates ignored", n, err)
 		}
 		rec := newRecorder()
 		w := outbox.NewWorker(db, map[string]outbox.Sender{outbox.Email: rec}, quiet, nil)
-		if handled, err := w.RunOnce(ctx); err != nil || handled != 1 {
+		if handled, err := w.RunOnce(ctx); err != nil || handled != 2 {
 			t.Fatalf("RunOnce: %d, %v", handled, err)
 		}
 		if handled, _ := w.RunOnce(ctx); handled != 0 || rec.sent["k1"] != 1 {
 			t.Fatalf("second run handled %d; k1 sent %d times", handled, rec.sent["k1"])
 		}
 		sent, _ := outbox.List(ctx, db, outbox.StatusSent, 10)
-		if len(sent) != 1 || sent[0].ProviderID != "p-k1" || sent[0].Message.Mail.To != "maria@example.pt" {
+		if len(sent) != 2 || sent[0].ProviderID != "p-"+sent[0].Message.Key || sent[0].Message.Mail.To != "maria@example.pt" {
 			t.Fatalf("sent list: %+v", sent)
 		}
 	})

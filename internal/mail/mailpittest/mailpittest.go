@@ -66,9 +66,14 @@ func Binary() (string, error) {
 
 func fileExists(p string) bool { st, err := os.Stat(p); return err == nil && !st.IsDir() }
 
-// Start runs Mailpit for the test in the given TLS mode and stops it when the test ends.
-// Without the binary the test is skipped, unless CI=true, where that is a failure.
-func Start(t testing.TB, mode string) *Server {
+// IgnoreDuplicateIDs makes Mailpit drop a message whose Message-ID it already holds, as
+// mail providers that deduplicate do.
+const IgnoreDuplicateIDs = "--ignore-duplicate-ids"
+
+// Start runs Mailpit for the test in the given TLS mode, with extra flags, and stops it
+// when the test ends. Without the binary the test is skipped, unless CI=true, where that
+// is a failure.
+func Start(t testing.TB, mode string, flags ...string) *Server {
 	t.Helper()
 	bin, err := Binary()
 	if err != nil {
@@ -95,7 +100,7 @@ func Start(t testing.TB, mode string) *Server {
 		}
 		s.TLSConfig = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 	}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(bin, append(args, flags...)...)
 	cmd.Env = append(os.Environ(), "MP_DISABLE_VERSION_CHECK=1")
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
