@@ -130,6 +130,13 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, logger *slog.Lo
 	if a.Outbox, err = newOutbox(db, cfg, logger, opts.Now); err != nil {
 		return nil, err
 	}
+	if db.Dialect() == store.SQLite {
+		// One process owns an SQLite file: whatever was claimed was claimed by a
+		// predecessor that is gone.
+		if err := outbox.ReleaseLeases(ctx, db); err != nil {
+			return nil, err
+		}
+	}
 	notifier, err := notify.New(catalog, notify.Options{BaseURL: publicURL(cfg, opts.ListenAddr), FromEmail: fromAddress(cfg.SMTP.From),
 		Reminders: cfg.Reminders, Now: opts.Now, Enqueued: a.Outbox.Poke})
 	if err != nil {

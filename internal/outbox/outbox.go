@@ -186,3 +186,14 @@ func Retry(ctx context.Context, db *store.DB, id string, now time.Time) error {
 	}
 	return nil
 }
+
+// ReleaseLeases frees every claimed message at once. Only a server that knows it is the
+// sole worker on the database may call it — one on an embedded SQLite file, at start —
+// so that messages claimed by its killed predecessor go out now, not when their lease
+// expires.
+func ReleaseLeases(ctx context.Context, db *store.DB) error {
+	if _, err := db.Exec(ctx, "UPDATE outbox SET locked_until = 0 WHERE status = 'pending' AND locked_until > 0"); err != nil {
+		return fmt.Errorf("release outbox leases: %w", err)
+	}
+	return nil
+}
