@@ -20,6 +20,7 @@ import (
 	"net/smtp"
 	"net/textproto"
 	"strings"
+	"sync"
 	"time"
 
 	"balcao/internal/outbox"
@@ -69,11 +70,18 @@ func isLoopback(addr string) bool {
 	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
-// Sender delivers e-mails over SMTP.
+// Sender delivers e-mails over SMTP. It keeps its connection open between messages for a
+// while, so that a batch goes out over one session.
 type Sender struct {
 	cfg     Config
 	timeout time.Duration
+	idle    time.Duration
 	now     func() time.Time
+
+	mu       sync.Mutex
+	client   *smtp.Client
+	conn     net.Conn
+	lastUsed time.Time
 }
 
 // NewSender returns an SMTP sender.
@@ -84,7 +92,7 @@ func NewSender(cfg Config) (*Sender, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Sender{cfg: cfg, timeout: 30 * time.Second, now: time.Now}, nil
+	return &Sender{cfg: cfg, timeout: 30 * time.Second, idle: 10 * time.Second, now: time.Now}, nil
 }
 
 // Send delivers one message; its idempotency key becomes the Message-ID, so that a
@@ -109,11 +117,62 @@ func (s *Sender) Send(ctx context.Context, key string, m outbox.Message) (outbox
 	return outbox.Receipt{ProviderRef: msgID}, nil
 }
 
-// transmit runs one SMTP transaction. Errors name the stage and the server's code, not
-// its text, which can echo the recipient's address.
+// transmit runs one SMTP transaction, on the open session when there is one. A session
+// that has gone stale is replaced, once, before anything of the message was sent. Errors
+// name the stage and the server's code, not its text, which can echo the recipient.
 func (s *Sender) transmit(ctx context.Context, from, to string, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	reused := s.client != nil && time.Since(s.lastUsed) < s.idle
+	if s.client != nil && !reused {
+		s.hangUp()
+	}
+	for attempt := 0; ; attempt++ {
+		if s.client == nil {
+			if err := s.dial(ctx); err != nil {
+				return err
+			}
+			reused = false
+		}
+		deadline, _ := ctx.Deadline()
+		s.conn.SetDeadline(deadline)
+		err := s.client.Mail(from)
+		if err != nil && reused && attempt == 0 {
+			s.drop() // the server closed the idle session; start a new one
+			continue
+		}
+		if err != nil {
+			s.drop()
+			return stage("mail from", err)
+		}
+		break
+	}
+	if err := s.client.Rcpt(to); err != nil {
+		s.reset()
+		return stage("rcpt to", err)
+	}
+	w, err := s.client.Data()
+	if err != nil {
+		s.drop()
+		return stage("data", err)
+	}
+	if _, err := w.Write(body); err != nil {
+		s.drop()
+		return stage("data", err)
+	}
+	if err := w.Close(); err != nil {
+		s.drop()
+		return stage("data end", err)
+	}
+	// Accepted. The session stays open for the next message: no QUIT round trip stands
+	// between the server's acceptance and the outbox recording it.
+	s.lastUsed = time.Now()
+	return nil
+}
+
+func (s *Sender) dial(ctx context.Context) error {
 	host, _, _ := net.SplitHostPort(s.cfg.Addr)
 	tlsConfig := s.cfg.TLSConfig
 	if tlsConfig == nil {
@@ -137,40 +196,57 @@ func (s *Sender) transmit(ctx context.Context, from, to string, body []byte) err
 		conn.Close()
 		return stage("greeting", err)
 	}
-	defer c.Close()
+	fail := func(name string, err error) error { c.Close(); return stage(name, err) }
 	if err := c.Hello("localhost"); err != nil {
-		return stage("helo", err)
+		return fail("helo", err)
 	}
 	if s.cfg.TLS == TLSStartTLS {
 		if ok, _ := c.Extension("STARTTLS"); !ok {
+			c.Close()
 			return &outbox.PermanentError{Err: errors.New("smtp server does not offer STARTTLS")}
 		}
 		if err := c.StartTLS(tlsConfig); err != nil {
-			return stage("starttls", err)
+			return fail("starttls", err)
 		}
 	}
 	if s.cfg.User != "" {
 		if err := c.Auth(smtp.PlainAuth("", s.cfg.User, s.cfg.Password, host)); err != nil {
-			return stage("auth", err)
+			return fail("auth", err)
 		}
 	}
-	if err := c.Mail(from); err != nil {
-		return stage("mail from", err)
+	s.client, s.conn = c, conn
+	return nil
+}
+
+// reset abandons the current message but keeps the session.
+func (s *Sender) reset() {
+	if err := s.client.Reset(); err != nil {
+		s.drop()
 	}
-	if err := c.Rcpt(to); err != nil {
-		return stage("rcpt to", err)
+}
+
+// drop closes the session without a goodbye (it is broken or in an unknown state).
+func (s *Sender) drop() {
+	if s.client != nil {
+		s.client.Close()
 	}
-	w, err := c.Data()
-	if err != nil {
-		return stage("data", err)
+	s.client, s.conn = nil, nil
+}
+
+// hangUp ends an idle session politely.
+func (s *Sender) hangUp() {
+	if s.client != nil {
+		s.conn.SetDeadline(time.Now().Add(5 * time.Second))
+		s.client.Quit()
 	}
-	if _, err := w.Write(body); err != nil {
-		return stage("data", err)
-	}
-	if err := w.Close(); err != nil {
-		return stage("data end", err)
-	}
-	_ = c.Quit()
+	s.drop()
+}
+
+// Close ends the open session, if any.
+func (s *Sender) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hangUp()
 	return nil
 }
 

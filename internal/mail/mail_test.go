@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -146,5 +147,28 @@ func TestRefusesAPasswordWithoutTLSToARemoteServer(t *testing.T) {
 	_, err := balcaomail.NewSender(balcaomail.Config{Addr: "smtp.example.pt:25", From: "a@b.pt", User: "u", Password: "p", TLS: balcaomail.TLSNone})
 	if err == nil {
 		t.Fatal("accepted")
+	}
+}
+
+func TestSessionIsReusedThenRenewed(t *testing.T) {
+	srv := mailpittest.Start(t, mailpittest.Plain)
+	sender, err := balcaomail.NewSender(balcaomail.Config{Addr: srv.SMTPAddr, From: "noreply@balcao.example", TLS: balcaomail.TLSNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sender.Close()
+	balcaomail.SetIdle(sender, 300*time.Millisecond)
+	for i := range 5 {
+		msg := testMessage()
+		msg.Key = fmt.Sprint("k", i)
+		if i == 3 {
+			time.Sleep(400 * time.Millisecond) // past the idle time: a new session
+		}
+		if _, err := sender.Send(context.Background(), msg.Key, msg); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	if got := srv.Wait(t, 5, 5*time.Second); len(got) != 5 {
+		t.Fatalf("%d messages received, want 5", len(got))
 	}
 }
