@@ -328,3 +328,81 @@ func (n *Notifier) ContactRequested(ctx context.Context, tx *store.Tx, id string
 	tx.AfterCommit(n.enqueued)
 	return nil
 }
+
+// NoShowLink e-mails (or texts) a citizen who has not joined their call the link to join
+// it, as the seed asks of the agent once the start has passed. joinURL is a fresh link the
+// call service issued; the message is keyed by attempt, as an agent may send it again.
+func (n *Notifier) NoShowLink(ctx context.Context, tx *store.Tx, a booking.Appointment, joinURL string, attempt int) error {
+	v, err := n.view(ctx, tx, booking.Change{Appointment: a})
+	if err != nil {
+		return err
+	}
+	v.joinURL = joinURL
+	T := func(k string, args ...any) string { return n.catalog.T(v.lang, k, args...) }
+	key := fmt.Sprintf("appt:%s:noshow:%d", a.ID, attempt)
+	var m outbox.Message
+	if a.Citizen.Email != "" {
+		c := n.baseContent(v)
+		c.Subject = T("mail.noshow.subject", v.theme)
+		c.Paragraphs = []string{T("mail.noshow.intro")}
+		c.Facts = n.facts(v)
+		c.Action = &link{Label: T("mail.join"), URL: joinURL}
+		c.After = []string{T("mail.join_help"), T("mail.not_recorded")}
+		m = n.mailMessage(v, key, c, nil)
+	} else {
+		m = n.textMessage(v, key, T("sms.noshow", v.agency, v.theme, joinURL))
+	}
+	if m.Channel == "" {
+		return fmt.Errorf("no-show link for %s: the citizen left no e-mail or phone", a.ID)
+	}
+	m.SubjectRef = "appointment:" + a.ID
+	if err := outbox.Enqueue(ctx, tx, n.now(), m); err != nil {
+		return err
+	}
+	tx.AfterCommit(n.enqueued)
+	return nil
+}
+
+// Turn is a walk-in ticket as the "your turn is near" message shows it.
+type Turn struct {
+	Key      string // stable per ticket and alert, e.g. "ticket:ID:near"
+	Subject  string // what the message is about, e.g. "ticket:ID"
+	Citizen  booking.Citizen
+	Number   string // "A023"
+	Position int
+	URL      string // the ticket page
+}
+
+// TurnNear tells a citizen waiting with a walk-in ticket that their turn is near.
+func (n *Notifier) TurnNear(ctx context.Context, tx *store.Tx, t Turn) error {
+	lang := t.Citizen.Language
+	if i18n.Supported(lang) == "" {
+		lang = i18n.Default
+	}
+	agency, err := directory.AgencyName(ctx, tx)
+	if err != nil {
+		return err
+	}
+	v := appointmentView{lang: lang, agency: agency.In(lang), a: booking.Appointment{Citizen: t.Citizen}}
+	T := func(k string, args ...any) string { return n.catalog.T(lang, k, args...) }
+	var m outbox.Message
+	if t.Citizen.Email != "" {
+		c := n.baseContent(v)
+		c.Subject = T("mail.turn.subject", t.Number)
+		c.Paragraphs = []string{T("mail.turn.intro", t.Number, t.Position)}
+		c.Action = &link{Label: T("mail.turn.open"), URL: t.URL}
+		c.After = []string{T("mail.not_recorded")}
+		m = n.mailMessage(v, t.Key, c, nil)
+	} else {
+		m = n.textMessage(v, t.Key, T("sms.turn", v.agency, t.Number, t.Position, t.URL))
+	}
+	if m.Channel == "" {
+		return nil
+	}
+	m.SubjectRef = t.Subject
+	if err := outbox.Enqueue(ctx, tx, n.now(), m); err != nil {
+		return err
+	}
+	tx.AfterCommit(n.enqueued)
+	return nil
+}

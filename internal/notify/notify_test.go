@@ -249,3 +249,49 @@ func TestContactRequestAcknowledgedBySMSWithoutEmail(t *testing.T) {
 		}
 	})
 }
+
+func TestNoShowLinkAndTurnNear(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := setup(t, db)
+		start := time.Date(2026, 12, 2, 9, 0, 0, 0, calendar.Lisbon())
+		b, err := w.svc.Book(ctx, booking.Request{ThemeID: "informacao-geral", Start: start,
+			Citizen: booking.Citizen{Name: "Ana", Email: "ana@example.pt", Language: "en"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		catalog, _ := i18n.Load(web.FS, "i18n")
+		n, _ := notify.New(catalog, notify.Options{BaseURL: "https://balcao.example.pt", Now: func() time.Time { return now }})
+		err = db.InTx(ctx, func(tx *store.Tx) error {
+			if err := n.NoShowLink(ctx, tx, b.Appointment, "https://balcao.example.pt/call/x?token=abc", 1); err != nil {
+				return err
+			}
+			return n.TurnNear(ctx, tx, notify.Turn{Key: "ticket:t1:near", Subject: "ticket:t1", Number: "A023", Position: 2,
+				URL: "https://balcao.example.pt/ticket/t1", Citizen: booking.Citizen{Name: "Rui", Phone: "+351912345678", Language: "pt-PT"}})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if k, _ := w.worker.RunOnce(ctx); k == 0 {
+				break
+			}
+		}
+		var found bool
+		for _, m := range w.mail.Wait(t, 2, 5*time.Second) {
+			if m.Subject == "We are waiting for you: General information" {
+				found = true
+				text, _ := parts(t, w.mail.Raw(t, m.ID))
+				if !strings.Contains(text, "https://balcao.example.pt/call/x?token=abc") {
+					t.Errorf("no-show mail lacks the join link:\n%s", text)
+				}
+			}
+		}
+		if !found {
+			t.Error("no no-show e-mail")
+		}
+		if len(*w.texts) != 1 || !strings.Contains((*w.texts)[0]["text"], "senha A023 é a número 2") {
+			t.Errorf("turn-near SMS: %v", *w.texts)
+		}
+	})
+}
