@@ -50,7 +50,8 @@ func TestConfirmationsSurviveRepeatedKills(t *testing.T) {
 		"--smtp-addr", smtp.SMTPAddr, "--smtp-tls", "none", "--smtp-from", from, "--reminders", "none"}
 
 	srv := startBalcao(t, bin, data, args)
-	starts := crashSeats(t, srv.base, target+200)
+	base := srv.base // the port is fixed: every restart answers here
+	starts := crashSeats(t, base, target+200)
 	var next, booked, failed atomic.Int64
 	stop := make(chan struct{})
 	var stopOnce sync.Once
@@ -72,7 +73,7 @@ func TestConfirmationsSurviveRepeatedKills(t *testing.T) {
 				}
 				body := fmt.Sprintf(`{"theme":"rapido","start":%q,"citizen":{"name":"Cidadão %d","email":"c%d@example.pt"}}`,
 					starts[i].Format(time.RFC3339), i, i)
-				resp, err := client.Post(srv.base+"api/v1/appointments", "application/json", strings.NewReader(body))
+				resp, err := client.Post(base+"api/v1/appointments", "application/json", strings.NewReader(body))
 				if err != nil {
 					failed.Add(1) // the server was killed: the outcome is unknown
 					time.Sleep(20 * time.Millisecond)

@@ -3,12 +3,9 @@ package booking
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	mathrand "math/rand/v2"
@@ -18,6 +15,7 @@ import (
 
 	"balcao/internal/calendar"
 	"balcao/internal/directory"
+	"balcao/internal/secret"
 	"balcao/internal/store"
 )
 
@@ -320,9 +318,9 @@ func (s *Service) Book(ctx context.Context, req Request) (Booked, error) {
 	if err := s.checkStart(rules, start); err != nil {
 		return Booked{}, err
 	}
-	manage, manageHash := newToken()
+	manage, manageHash := secret.New()
 	join := JoinTokenFor(manage)
-	joinHash := hashToken(join)
+	joinHash := secret.Hash(join)
 	now := s.now().UTC()
 	channel := req.Channel
 	if channel == "" {
@@ -571,7 +569,7 @@ func (s *Service) getWith(ctx context.Context, q store.Queryer, id, token, kind 
 	}
 	var hash string
 	a, err := scanAppointment(q.QueryRow(ctx, "SELECT "+appointmentColumns+", "+kind+" FROM appointments WHERE id = ?", id), &hash)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !tokenMatches(token, hash)) {
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !secret.Matches(token, hash)) {
 		return Appointment{}, fmt.Errorf("appointment %q: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
@@ -701,15 +699,6 @@ func nullable(s string) any {
 	return s
 }
 
-// newToken returns a fresh secret (192 random bits, URL-safe) and the hash that is stored
-// in its place.
-func newToken() (token, hash string) {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	token = base64.RawURLEncoding.EncodeToString(b)
-	return token, hashToken(token)
-}
-
 // JoinTokenFor derives the join token from the manage token, so that whoever may manage
 // an appointment can also be given its join link, while the join link alone manages
 // nothing.
@@ -717,16 +706,4 @@ func JoinTokenFor(manageToken string) string {
 	mac := hmac.New(sha256.New, []byte(manageToken))
 	mac.Write([]byte("balcao join link"))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:24])
-}
-
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
-
-func tokenMatches(token, hash string) bool {
-	if token == "" {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(hashToken(token)), []byte(hash)) == 1
 }

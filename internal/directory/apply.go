@@ -74,6 +74,9 @@ func applyService(ctx context.Context, tx *store.Tx, position int, s ServiceConf
 		s.ID, s.Name, s.Description, position); err != nil {
 		return err
 	}
+	if err := applyWalkIn(ctx, tx, s.ID, s.WalkIn); err != nil {
+		return err
+	}
 	for j, th := range s.Themes {
 		notice := DefaultMinNoticeMinutes
 		if th.MinNoticeMinutes != nil {
@@ -138,6 +141,47 @@ func applyStaff(ctx context.Context, tx *store.Tx, s StaffConfig) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO staff_absences (id, staff_id, starts_at, ends_at, reason) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET ends_at = excluded.ends_at, reason = excluded.reason`,
 			id, s.ID, from.Unix(), to.Unix(), a.Reason); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func applyWalkIn(ctx context.Context, tx *store.Tx, serviceID string, w *WalkInConfig) error {
+	if w == nil {
+		_, err := tx.Exec(ctx, "DELETE FROM walk_in_queues WHERE service_id = ?", serviceID)
+		return err
+	}
+	orDefault := func(v, def int) int {
+		if v == 0 {
+			return def
+		}
+		return v
+	}
+	recall, near := 5, 3
+	if w.RecallMinutes != nil {
+		recall = *w.RecallMinutes
+	}
+	if w.NearPosition != nil {
+		near = *w.NearPosition
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO walk_in_queues (service_id, letter, always_open, max_waiting, max_priority_run,
+			answer_seconds, recall_minutes, near_position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (service_id) DO UPDATE SET letter = excluded.letter, always_open = excluded.always_open,
+			max_waiting = excluded.max_waiting, max_priority_run = excluded.max_priority_run,
+			answer_seconds = excluded.answer_seconds, recall_minutes = excluded.recall_minutes,
+			near_position = excluded.near_position`,
+		serviceID, w.Letter, w.AlwaysOpen, orDefault(w.MaxWaiting, 200), w.MaxPriorityRun, orDefault(w.AnswerSeconds, 120),
+		recall, near); err != nil {
+		return fmt.Errorf("walk-in queue: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM walk_in_hours WHERE service_id = ?", serviceID); err != nil {
+		return err
+	}
+	hours, _ := ParseWeekly(w.Hours)
+	for _, h := range hours {
+		if _, err := tx.Exec(ctx, `INSERT INTO walk_in_hours (service_id, weekday, start_minute, end_minute) VALUES (?, ?, ?, ?)`,
+			serviceID, int(h.Weekday), h.StartMinute, h.EndMinute); err != nil {
 			return err
 		}
 	}

@@ -49,6 +49,19 @@ type ServiceConfig struct {
 	Name        Text          `json:"name"`
 	Description Text          `json:"description"`
 	Themes      []ThemeConfig `json:"themes"`
+	WalkIn      *WalkInConfig `json:"walk_in,omitempty"`
+}
+
+// WalkInConfig makes a service take walk-in tickets (senhas) for its virtual queue.
+type WalkInConfig struct {
+	Letter         string              `json:"letter"`           // ticket prefix, one capital letter
+	AlwaysOpen     bool                `json:"always_open"`      // open around the clock, holidays included
+	Hours          map[string][]string `json:"hours"`            // when tickets can be taken, by weekday
+	MaxWaiting     int                 `json:"max_waiting"`      // tickets waiting at most; 0 for 200
+	MaxPriorityRun int                 `json:"max_priority_run"` // priority tickets called in a row before a normal one; 0: priority always first
+	AnswerSeconds  int                 `json:"answer_seconds"`   // time a called citizen has to answer; 0 for 120
+	RecallMinutes  *int                `json:"recall_minutes"`   // wait before calling an absent citizen once more; default 5
+	NearPosition   *int                `json:"near_position"`    // alert the citizen at this position; default 3
 }
 
 // ThemeConfig is a theme and its booking rules.
@@ -136,11 +149,29 @@ func (cfg Config) Validate() error {
 			bad("closures[%d].location: unknown location %q", i, c.Location)
 		}
 	}
-	services, themes := map[string]bool{}, map[string]bool{}
+	services, themes, letters := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for i, s := range cfg.Services {
 		where := fmt.Sprintf("services[%d]", i)
 		checkID(bad, where, s.ID, services)
 		checkName(bad, where, s.Name)
+		if w := s.WalkIn; w != nil {
+			if len(w.Letter) != 1 || w.Letter[0] < 'A' || w.Letter[0] > 'Z' {
+				bad("%s.walk_in.letter: %q is not one capital letter", where, w.Letter)
+			} else if letters[w.Letter] {
+				bad("%s.walk_in.letter: %q is used by another service", where, w.Letter)
+			}
+			letters[w.Letter] = true
+			if _, err := ParseWeekly(w.Hours); err != nil {
+				bad("%s.walk_in.hours: %w", where, err)
+			}
+			if !w.AlwaysOpen && len(w.Hours) == 0 {
+				bad("%s.walk_in: give hours or always_open", where)
+			}
+			if w.MaxWaiting < 0 || w.MaxPriorityRun < 0 || w.AnswerSeconds < 0 ||
+				(w.RecallMinutes != nil && *w.RecallMinutes < 0) || (w.NearPosition != nil && *w.NearPosition < 0) {
+				bad("%s.walk_in: numbers must not be negative", where)
+			}
+		}
 		for j, th := range s.Themes {
 			where := fmt.Sprintf("%s.themes[%d]", where, j)
 			checkID(bad, where, th.ID, themes)
