@@ -18,6 +18,7 @@ import (
 	"balcao/internal/directory"
 	"balcao/internal/httpx"
 	"balcao/internal/i18n"
+	"balcao/internal/queue"
 	"balcao/internal/store"
 )
 
@@ -28,14 +29,15 @@ var openAPI []byte
 type API struct {
 	db      *store.DB
 	svc     *booking.Service
+	queue   *queue.Service
 	catalog *i18n.Catalog
 	logger  *slog.Logger
 	baseURL string // absolute URL of the site, for links in answers; empty: from the request
 }
 
 // New returns the API.
-func New(db *store.DB, svc *booking.Service, catalog *i18n.Catalog, logger *slog.Logger, baseURL string) *API {
-	return &API{db: db, svc: svc, catalog: catalog, logger: logger, baseURL: strings.TrimSuffix(baseURL, "/")}
+func New(db *store.DB, svc *booking.Service, queues *queue.Service, catalog *i18n.Catalog, logger *slog.Logger, baseURL string) *API {
+	return &API{db: db, svc: svc, queue: queues, catalog: catalog, logger: logger, baseURL: strings.TrimSuffix(baseURL, "/")}
 }
 
 // Routes lists every route of the API.
@@ -49,6 +51,9 @@ func (a *API) Routes(mux *http.ServeMux) {
 	handle("POST /api/v1/appointments/{id}/cancel", a.cancel)
 	handle("POST /api/v1/appointments/{id}/reschedule", a.reschedule)
 	handle("POST /api/v1/contact-requests", a.contactRequest)
+	handle("POST /api/v1/tickets", a.takeTicket)
+	handle("GET /api/v1/tickets/{id}", a.ticket)
+	handle("DELETE /api/v1/tickets/{id}", a.abandonTicket)
 	handle("/api/", func(w http.ResponseWriter, r *http.Request) error { return notFound(nil) })
 }
 
@@ -56,23 +61,24 @@ type errorBody struct {
 	Error errorDetail `json:"error"`
 }
 
-type errorDetail struct {
-	Code    string            `json:"code"`
-	Message string            `json:"message"`
-	Fields  map[string]string `json:"fields,omitempty"`
-}
+type errorDetail map[string]any
 
 func (a *API) renderError(w http.ResponseWriter, r *http.Request, e *httpx.Error) {
 	lang := i18n.Negotiate(r.Header.Get("Accept-Language"))
-	body := errorBody{Error: errorDetail{Code: e.Code, Message: a.catalog.T(lang, e.Key, e.Args...)}}
+	body := errorBody{Error: errorDetail{}}
+	for k, v := range e.Extra {
+		body.Error[k] = v
+	}
+	body.Error["code"], body.Error["message"] = e.Code, a.catalog.T(lang, e.Key, e.Args...)
 	if e.Status >= 500 {
-		body.Error.Message = a.catalog.T(lang, "error.internal_ref", httpx.RequestID(r.Context()))
+		body.Error["message"] = a.catalog.T(lang, "error.internal_ref", httpx.RequestID(r.Context()))
 	}
 	if len(e.Fields) > 0 {
-		body.Error.Fields = map[string]string{}
+		fields := map[string]string{}
 		for field, key := range e.Fields {
-			body.Error.Fields[field] = a.catalog.T(lang, key)
+			fields[field] = a.catalog.T(lang, key)
 		}
+		body.Error["fields"] = fields
 	}
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="balcao"`)

@@ -24,6 +24,7 @@ type Error struct {
 	Key    string            // translation key of the message shown to the user
 	Args   []any             // arguments of the message
 	Fields map[string]string // field path -> translation key
+	Extra  map[string]any    // further members of an API error body, such as "opens_at"
 	Cause  error             // logged, never shown
 }
 
