@@ -27,6 +27,7 @@ import (
 	"balcao/internal/notify"
 	"balcao/internal/outbox"
 	"balcao/internal/portal"
+	"balcao/internal/queue"
 	"balcao/internal/sms"
 	"balcao/internal/store"
 	"balcao/internal/view"
@@ -57,6 +58,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 type App struct {
 	DB      *store.DB
 	Booking *booking.Service
+	Queue   *queue.Service
 	Outbox  *outbox.Worker
 	handler http.Handler
 	Demo    bool // the demo agency was loaded at this start
@@ -127,6 +129,7 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, logger *slog.Lo
 		return nil, err
 	}
 	a.Booking = booking.NewService(db, opts.Now)
+	a.Queue = queue.NewService(db, opts.Now)
 	if a.Outbox, err = newOutbox(db, cfg, logger, opts.Now); err != nil {
 		return nil, err
 	}
@@ -145,7 +148,7 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, logger *slog.Lo
 	a.Booking.SetNotifier(notifier)
 	mux := http.NewServeMux()
 	portal.New(db, a.Booking, rd, logger, cfg.TLS()).Routes(mux)
-	api.New(db, a.Booking, catalog, logger, cfg.BaseURL).Routes(mux)
+	api.New(db, a.Booking, a.Queue, catalog, logger, cfg.BaseURL).Routes(mux)
 	mux.Handle("GET /static/", rd.Assets())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
