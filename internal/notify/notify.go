@@ -373,15 +373,18 @@ type Turn struct {
 	URL      string // the ticket page
 }
 
-// TurnNear tells a citizen waiting with a walk-in ticket that their turn is near.
-func (n *Notifier) TurnNear(ctx context.Context, tx *store.Tx, t Turn) error {
+// TurnNearMessage renders the "your turn is near" message of a ticket, reading through q.
+// The queue enqueues it when the ticket is taken, held back, and releases it when the
+// ticket comes near the front (the link carries the ticket's token, known only at taking).
+// Its Channel is empty when the citizen left no way to reach them.
+func (n *Notifier) TurnNearMessage(ctx context.Context, q store.Queryer, t Turn) (outbox.Message, error) {
 	lang := t.Citizen.Language
 	if i18n.Supported(lang) == "" {
 		lang = i18n.Default
 	}
-	agency, err := directory.AgencyName(ctx, tx)
+	agency, err := directory.AgencyName(ctx, q)
 	if err != nil {
-		return err
+		return outbox.Message{}, err
 	}
 	v := appointmentView{lang: lang, agency: agency.In(lang), a: booking.Appointment{Citizen: t.Citizen}}
 	T := func(k string, args ...any) string { return n.catalog.T(lang, k, args...) }
@@ -396,13 +399,22 @@ func (n *Notifier) TurnNear(ctx context.Context, tx *store.Tx, t Turn) error {
 	} else {
 		m = n.textMessage(v, t.Key, T("sms.turn", v.agency, t.Number, t.Position, t.URL))
 	}
-	if m.Channel == "" {
-		return nil
-	}
 	m.SubjectRef = t.Subject
+	return m, nil
+}
+
+// TurnNear tells a citizen waiting with a walk-in ticket, now, that their turn is near.
+func (n *Notifier) TurnNear(ctx context.Context, tx *store.Tx, t Turn) error {
+	m, err := n.TurnNearMessage(ctx, tx, t)
+	if err != nil || m.Channel == "" {
+		return err
+	}
 	if err := outbox.Enqueue(ctx, tx, n.now(), m); err != nil {
 		return err
 	}
 	tx.AfterCommit(n.enqueued)
 	return nil
 }
+
+// Poke wakes the delivery of messages, after a transaction released some.
+func (n *Notifier) Poke() { n.enqueued() }

@@ -197,3 +197,14 @@ func ReleaseLeases(ctx context.Context, db *store.DB) error {
 	}
 	return nil
 }
+
+// Held is the NotBefore of a message enqueued now but sent only once released.
+var Held = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Release makes a held message due now.
+func Release(ctx context.Context, tx *store.Tx, key string, now time.Time) error {
+	if _, err := tx.Exec(ctx, "UPDATE outbox SET not_before = ? WHERE idempotency_key = ? AND status = 'pending'", now.Unix(), key); err != nil {
+		return fmt.Errorf("release message %s: %w", key, err)
+	}
+	return nil
+}

@@ -6,6 +6,7 @@
 package queue
 
 import (
+	"slices"
 	"time"
 
 	"balcao/internal/calendar"
@@ -125,6 +126,26 @@ func Position(t Waiting, waiting []Waiting) int {
 		}
 	}
 	return n
+}
+
+// Positions gives every waiting ticket its position at once (n log n, where asking
+// Position for each would be n²).
+func Positions(waiting []Waiting) map[string]int {
+	order := slices.Clone(waiting)
+	slices.SortFunc(order, func(a, b Waiting) int {
+		if ahead(a, b) {
+			return -1
+		}
+		if ahead(b, a) {
+			return 1
+		}
+		return 0
+	})
+	out := make(map[string]int, len(order))
+	for i, w := range order {
+		out[w.ID] = i + 1
+	}
+	return out
 }
 
 // DefaultHandling is the service time assumed before any ticket of a queue was served.

@@ -55,9 +55,10 @@ func TestPickAndPosition(t *testing.T) {
 		t.Error("nothing waiting")
 	}
 	positions := map[string]int{"p1": 1, "p2": 2, "n1": 3, "n2": 4}
+	all := Positions(w)
 	for _, x := range w {
-		if got := Position(x, w); got != positions[x.ID] {
-			t.Errorf("position of %s = %d, want %d", x.ID, got, positions[x.ID])
+		if got := Position(x, w); got != positions[x.ID] || all[x.ID] != positions[x.ID] {
+			t.Errorf("position of %s = %d (all at once: %d), want %d", x.ID, got, all[x.ID], positions[x.ID])
 		}
 	}
 }

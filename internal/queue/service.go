@@ -5,12 +5,18 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"balcao/internal/booking"
 	"balcao/internal/calendar"
 	"balcao/internal/directory"
+	"balcao/internal/events"
+	"balcao/internal/notify"
+	"balcao/internal/outbox"
 	"balcao/internal/secret"
 	"balcao/internal/store"
 )
@@ -90,10 +96,90 @@ type config struct {
 
 // Service runs the queues on the database.
 type Service struct {
-	db  *store.DB
-	loc *time.Location
-	now func() time.Time
+	db    *store.DB
+	loc   *time.Location
+	now   func() time.Time
+	hooks Hooks
 }
+
+// TurnMessages renders the "your turn is near" message of a ticket.
+type TurnMessages interface {
+	TurnNearMessage(ctx context.Context, q store.Queryer, t notify.Turn) (outbox.Message, error)
+}
+
+// Hooks connect the queue to the rest of balcao; all are optional.
+type Hooks struct {
+	Bus      events.Bus   // told of every change to a queue, after commit
+	Messages TurnMessages // the alert held with each ticket and released when it is near
+	Poke     func()       // wakes the outbox after an alert was released
+	BaseURL  string       // for the ticket link in the alert
+}
+
+// SetHooks connects the queue.
+func (s *Service) SetHooks(h Hooks) { s.hooks = h }
+
+// Topic is the event topic of a queue.
+func Topic(serviceID string) string { return "queue:" + serviceID }
+
+// changed announces that a queue moved, and alerts the citizens who came near the front.
+func (s *Service) changed(ctx context.Context, serviceID string) {
+	if err := s.alertNear(ctx, serviceID); err != nil {
+		slog.Default().Error("queue: near alerts", "queue", serviceID, "error", err)
+	}
+	if s.hooks.Bus != nil {
+		s.hooks.Bus.Publish(ctx, events.Event{Topic: Topic(serviceID)})
+	}
+}
+
+// alertNear releases the held alert of every waiting ticket at or below the queue's
+// alert position that has not been alerted yet.
+func (s *Service) alertNear(ctx context.Context, serviceID string) error {
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		var near int
+		if err := tx.QueryRow(ctx, "SELECT near_position FROM walk_in_queues WHERE service_id = ?", serviceID).Scan(&near); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, "SELECT id, priority, created_at, near_alerted FROM tickets WHERE service_id = ? AND status = 'waiting'", serviceID)
+		if err != nil {
+			return err
+		}
+		var waiting []Waiting
+		alerted := map[string]bool{}
+		for rows.Next() {
+			var w Waiting
+			var created int64
+			var done bool
+			if err := rows.Scan(&w.ID, &w.Priority, &created, &done); err != nil {
+				rows.Close()
+				return err
+			}
+			w.CreatedAt = time.Unix(created, 0).UTC()
+			waiting = append(waiting, w)
+			alerted[w.ID] = done
+		}
+		rows.Close()
+		released := false
+		positions := Positions(waiting)
+		for _, w := range waiting {
+			if alerted[w.ID] || positions[w.ID] > near {
+				continue
+			}
+			if _, err := tx.Exec(ctx, "UPDATE tickets SET near_alerted = TRUE WHERE id = ?", w.ID); err != nil {
+				return err
+			}
+			if err := outbox.Release(ctx, tx, nearKey(w.ID), s.now()); err != nil {
+				return err
+			}
+			released = true
+		}
+		if released && s.hooks.Poke != nil {
+			tx.AfterCommit(s.hooks.Poke)
+		}
+		return nil
+	})
+}
+
+func nearKey(ticketID string) string { return "ticket:" + ticketID + ":near" }
 
 // NewService returns the queue service.
 func NewService(db *store.DB, now func() time.Time) *Service {
@@ -223,14 +309,30 @@ func (s *Service) Take(ctx context.Context, req Request) (Taken, error) {
 		if err != nil {
 			return fmt.Errorf("insert ticket: %w", err)
 		}
-		return nil
+		return s.holdAlert(ctx, tx, t, c)
 	})
 	if err != nil {
 		return Taken{}, fmt.Errorf("take a ticket for %s: %w", req.ServiceID, err)
 	}
+	s.changed(ctx, t.ServiceID)
 	got, err := s.withPosition(ctx, t.Ticket)
 	t.Ticket = got
 	return t, err
+}
+
+// holdAlert enqueues the ticket's "your turn is near" message, held until released.
+func (s *Service) holdAlert(ctx context.Context, tx *store.Tx, t Taken, c config) error {
+	if s.hooks.Messages == nil {
+		return nil
+	}
+	m, err := s.hooks.Messages.TurnNearMessage(ctx, tx, notify.Turn{Key: nearKey(t.ID), Subject: "ticket:" + t.ID,
+		Citizen: t.Citizen, Number: t.Code, Position: c.NearPosition,
+		URL: strings.TrimSuffix(s.hooks.BaseURL, "/") + "/ticket/" + t.ID + "?t=" + url.QueryEscape(t.Token)})
+	if err != nil || m.Channel == "" {
+		return err
+	}
+	m.NotBefore = outbox.Held
+	return outbox.Enqueue(ctx, tx, s.now(), m)
 }
 
 func nullable(v string) any {
@@ -344,6 +446,8 @@ func (s *Service) Abandon(ctx context.Context, id, token string) (Ticket, error)
 	if n, _ := res.RowsAffected(); n == 0 {
 		return Ticket{}, ErrNotWaiting
 	}
+	s.withdrawAlert(ctx, id)
+	s.changed(ctx, t.ServiceID)
 	t.Status, t.Position, t.Wait = StatusAbandoned, 0, 0
 	return t, nil
 }
@@ -421,6 +525,8 @@ func (s *Service) CallNext(ctx context.Context, agent Agent) (Ticket, error) {
 	if err != nil {
 		return Ticket{}, fmt.Errorf("call next for %s: %w", agent.ID, err)
 	}
+	s.withdrawAlert(ctx, called.ID)
+	s.changed(ctx, called.ServiceID)
 	return called, nil
 }
 
@@ -463,7 +569,22 @@ func (s *Service) transition(ctx context.Context, id, query string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("update ticket %s: %w", id, ErrNotWaiting)
 	}
+	var serviceID string
+	if err := s.db.QueryRow(ctx, "SELECT service_id FROM tickets WHERE id = ?", id).Scan(&serviceID); err == nil && s.hooks.Bus != nil {
+		s.hooks.Bus.Publish(ctx, events.Event{Topic: Topic(serviceID)})
+	}
 	return nil
+}
+
+// withdrawAlert cancels a ticket's held alert once it is called or gone: it is too late
+// to be told the turn is near.
+func (s *Service) withdrawAlert(ctx context.Context, ticketID string) {
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		return outbox.CancelPending(ctx, tx, "ticket:"+ticketID, nearKey(ticketID))
+	})
+	if err != nil {
+		slog.Default().Error("queue: withdraw alert", "ticket", ticketID, "error", err)
+	}
 }
 
 // ExpireCalls handles citizens who did not answer in time: on the first miss the ticket
@@ -493,6 +614,14 @@ func (s *Service) ExpireCalls(ctx context.Context) (int, error) {
 	})
 	if err != nil {
 		return 0, fmt.Errorf("expire calls: %w", err)
+	}
+	if changed > 0 {
+		queues, err := s.Queues(ctx)
+		if err == nil {
+			for _, q := range queues {
+				s.changed(ctx, q.ServiceID)
+			}
+		}
 	}
 	return changed, nil
 }
