@@ -30,7 +30,9 @@ func NewPostgres(url string, logger *slog.Logger) *Postgres {
 }
 
 // Subscribe registers fn for the topic's events from every server.
-func (p *Postgres) Subscribe(topic string, fn func(Event)) func() { return p.local.Subscribe(topic, fn) }
+func (p *Postgres) Subscribe(topic string, fn func(Event)) func() {
+	return p.local.Subscribe(topic, fn)
+}
 
 // Publish queues ev for NOTIFY. Should the queue be full (the database unreachable for a
 // while) the event is delivered locally only: watchers repair from the database anyway.
