@@ -51,7 +51,7 @@ func TestConfirmationsSurviveRepeatedKills(t *testing.T) {
 
 	srv := startBalcao(t, bin, data, args)
 	base := srv.base // the port is fixed: every restart answers here
-	starts := crashSeats(t, base, target+200)
+	starts := crashSeats(t, base, 2*target) // requests cut by a kill use up their seat
 	var next, booked, failed atomic.Int64
 	stop := make(chan struct{})
 	var stopOnce sync.Once

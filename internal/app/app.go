@@ -17,10 +17,12 @@ import (
 	"time"
 
 	"balcao/internal/api"
+	"balcao/internal/auth"
 	"balcao/internal/booking"
 	"balcao/internal/config"
 	"balcao/internal/demo"
 	"balcao/internal/directory"
+	"balcao/internal/events"
 	"balcao/internal/httpx"
 	"balcao/internal/i18n"
 	"balcao/internal/mail"
@@ -34,7 +36,7 @@ import (
 	"balcao/web"
 )
 
-// Run runs the command line: `balcao serve [flags]`, `balcao help`.
+// Run runs the command line: `balcao serve [flags]`, `balcao user ...`, `balcao help`.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 {
@@ -47,8 +49,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return Serve(ctx, cfg, stdout, stderr)
+	case "user":
+		return RunUser(ctx, args, getenv, os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, "usage: balcao serve [flags]   (balcao serve --help lists the flags)")
+		fmt.Fprintln(stdout, "       balcao user COMMAND   (staff accounts; balcao user help lists the commands)")
 		return nil
 	}
 	return fmt.Errorf("unknown command %q (try: balcao serve)", cmd)
@@ -59,9 +64,14 @@ type App struct {
 	DB      *store.DB
 	Booking *booking.Service
 	Queue   *queue.Service
+	Events  events.Bus
 	Outbox  *outbox.Worker
+	stop    context.CancelFunc // stops the background work New started
+	Auth    *auth.Service
 	handler http.Handler
 	Demo    bool // the demo agency was loaded at this start
+	// demoLogins are the demo staff accounts, while the database has them.
+	demoLogins []demoLogin
 }
 
 // Options change how New builds the app; tests set a clock.
@@ -74,14 +84,7 @@ type Options struct {
 
 // New opens the database, applies migrations and configuration, and builds the routes.
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Options) (*App, error) {
-	dsn := cfg.DB
-	if dsn == "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("create data folder: %w", err)
-		}
-		dsn = filepath.Join(cfg.DataDir, "balcao.db")
-	}
-	db, err := store.Open(ctx, dsn)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +94,18 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		return nil, err
 	}
 	return a, nil
+}
+
+// openStore opens the configured database: PostgreSQL, or the SQLite file in the data folder.
+func openStore(ctx context.Context, cfg config.Config) (*store.DB, error) {
+	dsn := cfg.DB
+	if dsn == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("create data folder: %w", err)
+		}
+		dsn = filepath.Join(cfg.DataDir, "balcao.db")
+	}
+	return store.Open(ctx, dsn)
 }
 
 func build(ctx context.Context, db *store.DB, cfg config.Config, logger *slog.Logger, opts Options) (*App, error) {
@@ -120,6 +135,12 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, logger *slog.Lo
 			return nil, err
 		}
 	}
+	a.Auth = auth.NewService(db, opts.Now, logger)
+	if !cfg.NoDemo {
+		if a.demoLogins, err = demoLogins(ctx, a.Auth, a.Demo); err != nil {
+			return nil, err
+		}
+	}
 	catalog, err := i18n.Load(web.FS, "i18n")
 	if err != nil {
 		return nil, err
@@ -146,9 +167,14 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, logger *slog.Lo
 		return nil, err
 	}
 	a.Booking.SetNotifier(notifier)
+	a.Events = newEvents(ctx, a, cfg, logger)
+	a.Queue.SetHooks(queue.Hooks{Bus: a.Events, Messages: notifier, Poke: a.Outbox.Poke, BaseURL: publicURL(cfg, opts.ListenAddr)})
+	live := queue.NewLive(a.Queue, a.Events, logger)
 	mux := http.NewServeMux()
-	portal.New(db, a.Booking, rd, logger, cfg.TLS()).Routes(mux)
+	portal.New(db, a.Booking, rd, logger, cfg.TLS()).WithQueue(a.Queue, live).Routes(mux)
 	api.New(db, a.Booking, a.Queue, catalog, logger, cfg.BaseURL).Routes(mux)
+	staff := auth.NewWeb(a.Auth, db, rd, logger, cfg.TLS())
+	staff.Routes(mux)
 	mux.Handle("GET /static/", rd.Assets())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -169,7 +195,7 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, logger *slog.Lo
 	// and is authenticated by tokens, never by cookies.
 	csrf := http.NewCrossOriginProtection()
 	csrf.AddInsecureBypassPattern("/api/")
-	a.handler = httpx.Chain(mux, httpx.Observe(logger), httpx.SecureHeaders(cfg.TLS()), httpx.Compress, csrf.Handler)
+	a.handler = httpx.Chain(mux, httpx.Observe(logger), httpx.SecureHeaders(cfg.TLS()), httpx.Compress, csrf.Handler, staff.LoadSession)
 	return a, nil
 }
 
@@ -229,7 +255,46 @@ func fromAddress(from string) string {
 func (a *App) Handler() http.Handler { return a.handler }
 
 // Close closes the database.
-func (a *App) Close() error { return a.DB.Close() }
+func (a *App) Close() error {
+	if a.stop != nil {
+		a.stop()
+	}
+	return a.DB.Close()
+}
+
+// upkeep does the periodic work of the queues: calls that went unanswered.
+func (a *App) upkeep(ctx context.Context, logger *slog.Logger) {
+	tick := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if _, err := a.Queue.ExpireCalls(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("queue upkeep", "error", err)
+			}
+		}
+	}
+}
+
+// newEvents picks the event bus: in-process on SQLite (one server), PostgreSQL
+// LISTEN/NOTIFY when servers share a database. Its listener runs until Close.
+func newEvents(ctx context.Context, a *App, cfg config.Config, logger *slog.Logger) events.Bus {
+	if cfg.DB == "" {
+		return events.NewLocal()
+	}
+	bus := events.NewPostgres(cfg.DB, logger)
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a.stop = stop
+	go bus.Run(runCtx)
+	select {
+	case <-bus.Ready():
+	case <-time.After(5 * time.Second):
+		logger.Warn("events: PostgreSQL listener not ready yet; events stay local until it is")
+	}
+	return bus
+}
 
 // Serve runs the server until ctx is cancelled, then shuts down gracefully.
 func Serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error {
@@ -247,10 +312,11 @@ func Serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 	defer a.Close()
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	printWelcome(stdout, cfg, ln.Addr(), a.Demo)
+	printWelcome(stdout, cfg, ln.Addr(), a.Demo, a.demoLogins)
 	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	workersDone := make(chan struct{})
 	go func() { defer close(workersDone); a.Outbox.Run(workers) }()
+	go a.upkeep(workers, logger)
 	defer func() { stopWorkers(); <-workersDone }()
 	errc := make(chan error, 1)
 	go func() {
@@ -274,7 +340,7 @@ func Serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 	return nil
 }
 
-func printWelcome(w io.Writer, cfg config.Config, addr net.Addr, demoLoaded bool) {
+func printWelcome(w io.Writer, cfg config.Config, addr net.Addr, demoLoaded bool, logins []demoLogin) {
 	scheme := "http"
 	if cfg.TLS() {
 		scheme = "https"
@@ -297,5 +363,5 @@ func printWelcome(w io.Writer, cfg config.Config, addr net.Addr, demoLoaded bool
 	if demoLoaded {
 		fmt.Fprintln(w, "  demo agency loaded: 4 services, 7 themes, 2 locations, 5 agents and a sign-language interpreter")
 	}
-	fmt.Fprintln(w, "  staff logins: none yet (staff accounts and the agent console are on the roadmap)")
+	printLogins(w, url, logins)
 }

@@ -157,3 +157,30 @@ func parseDurations(s string) ([]time.Duration, error) {
 
 // TLS tells whether balcao serves HTTPS itself.
 func (c Config) TLS() bool { return c.TLSCert != "" }
+
+// ParseStore reads only the settings that name the database (--data and --db, with
+// their BALCAO_* variables), for commands other than serve that open the same database;
+// extra, if not nil, adds the command's own flags to the set before parsing.
+func ParseStore(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (Config, error) {
+	env := func(key, def string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{Addr: ":0", LogLevel: "info", SMTP: SMTP{TLS: "starttls"}}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.DataDir, "data", env("BALCAO_DATA", "data"), "data folder for the SQLite file (BALCAO_DATA)")
+	fs.StringVar(&c.DB, "db", env("BALCAO_DB", ""), "PostgreSQL URL, postgres://...; empty for embedded SQLite (BALCAO_DB)")
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return c, c.Validate()
+}

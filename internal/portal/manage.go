@@ -17,10 +17,11 @@ import (
 )
 
 // Cookies that hold a link's token once the link has been opened, scoped to the
-// appointment's own pages.
+// appointment's own pages. JoinCookie (path /join/{id}) also opens the call's pages
+// below it (package call).
 const (
 	manageCookie = "m"
-	joinCookie   = "j"
+	JoinCookie   = "j"
 )
 
 // appointmentFor finds the appointment a manage or join page is about. A link with its
@@ -30,7 +31,7 @@ func (p *Portal) appointmentFor(w http.ResponseWriter, r *http.Request, kind str
 	id := r.PathValue("id")
 	cookie, path := manageCookie, "/a/"+id
 	if kind == booking.JoinToken {
-		cookie, path = joinCookie, "/join/"+id
+		cookie, path = JoinCookie, "/join/"+id
 	}
 	if t := r.URL.Query().Get("t"); t != "" {
 		if _, err := p.svc.Get(r.Context(), id, t, kind); err != nil {
@@ -74,6 +75,8 @@ type appointmentPage struct {
 	RescheduleURL string
 	CancelURL     string
 	OpensMinutes  int
+	CanEnter      bool   // the lobby is open (join page)
+	CallURL       string // the lobby and call (join page)
 }
 
 func (p *Portal) appointmentData(w http.ResponseWriter, r *http.Request, a booking.Appointment, titleKey string) (appointmentPage, error) {
@@ -316,5 +319,8 @@ func (p *Portal) join(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The call's pages (package call) are below this path, where the join cookie goes.
+	data.CallURL = "/join/" + a.ID + "/call"
+	data.CanEnter = data.Active && !p.svc.Now().Before(a.Start.Add(-JoinOpensBefore))
 	return p.view.Render(w, http.StatusOK, "join", data)
 }

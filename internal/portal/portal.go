@@ -20,6 +20,7 @@ import (
 	"balcao/internal/directory"
 	"balcao/internal/httpx"
 	"balcao/internal/i18n"
+	"balcao/internal/queue"
 	"balcao/internal/store"
 	"balcao/internal/view"
 )
@@ -31,6 +32,8 @@ type Portal struct {
 	view   *view.Renderer
 	logger *slog.Logger
 	secure bool // cookies only over HTTPS
+	queue  *queue.Service
+	live   *queue.Live
 }
 
 // New returns the portal.
@@ -59,6 +62,7 @@ func (p *Portal) Routes(mux *http.ServeMux) {
 	handle("GET /join/{id}", p.join)
 	handle("GET /contact", p.contactForm)
 	handle("POST /contact", p.contact)
+	p.queueRoutes(handle)
 	handle("/", func(w http.ResponseWriter, r *http.Request) error { return notFound(nil) })
 }
 

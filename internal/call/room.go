@@ -1,0 +1,232 @@
+package call
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// room is the signalling side of one call: the lobby's rules and the connection of
+// each participant. One goroutine owns it; connections post it functions.
+type room struct {
+	id  string
+	srv *Server
+	log *slog.Logger
+
+	inbox mailbox
+	refs  int // connections attached; guarded by srv.mu
+
+	// Owned by the loop goroutine.
+	lobby Lobby
+	conns map[string]*conn // participant id → its live connection
+}
+
+// attach finds or starts the room of c and adds c to it.
+func (s *Server) attach(c *conn) *room {
+	s.mu.Lock()
+	r := s.rooms[c.claims.Room]
+	if r == nil {
+		r = &room{id: c.claims.Room, srv: s, log: s.log.With("call", c.claims.Room),
+			inbox: mailbox{wake: make(chan struct{}, 1)}, conns: map[string]*conn{}}
+		s.rooms[r.id] = r
+		s.wg.Add(1)
+		go r.loop()
+	}
+	r.refs++
+	s.mu.Unlock()
+	r.post(func() { r.arrive(c) })
+	return r
+}
+
+// detach removes c from its room; the last connection out stops the room, and with it
+// the lobby and the chat, which were only ever in memory.
+func (r *room) detach(c *conn) {
+	r.post(func() { r.depart(c) })
+	s := r.srv
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r.refs--
+	if r.refs == 0 {
+		delete(s.rooms, r.id)
+		r.post(nil) // stop
+	}
+}
+
+func (r *room) post(fn func()) bool { return r.inbox.post(fn) }
+
+func (r *room) loop() {
+	defer r.srv.wg.Done()
+	for range r.inbox.wake {
+		for _, fn := range r.inbox.take() {
+			if fn == nil {
+				r.inbox.close()
+				return
+			}
+			fn()
+		}
+	}
+}
+
+func (r *room) arrive(c *conn) {
+	if old := r.conns[c.claims.Participant]; old != nil && old != c {
+		// The same participant from a reloaded page or a new connection: the newest wins.
+		old.send(outMsg{Type: "replaced"})
+		old.closeAfterFlush()
+	}
+	state, err := r.lobby.Arrive(c.claims.Participant, c.claims.Role, c.claims.Name)
+	if err != nil {
+		c.send(outMsg{Type: "ended"})
+		c.closeAfterFlush()
+		return
+	}
+	r.conns[c.claims.Participant] = c
+	c.admitted.Store(state == StateAdmitted)
+	w := outMsg{Type: "welcome", Self: &Member{ID: c.claims.Participant, Role: c.claims.Role, Name: c.claims.Name, State: state, Online: true},
+		Members: r.lobby.Members(), ICEServers: r.srv.sfu.ICEServers()}
+	if state == StateAdmitted {
+		w.Chat = r.lobby.Chat()
+	}
+	c.send(w)
+	r.log.Info("participant connected", "participant", c.claims.Participant, "role", c.claims.Role, "state", state)
+	r.presence(c)
+}
+
+func (r *room) depart(c *conn) {
+	if r.conns[c.claims.Participant] != c {
+		return // replaced, or never arrived
+	}
+	delete(r.conns, c.claims.Participant)
+	r.lobby.Depart(c.claims.Participant)
+	r.log.Info("participant disconnected", "participant", c.claims.Participant)
+	r.presence(nil)
+}
+
+// presence tells everyone else who is there and in what state.
+func (r *room) presence(except *conn) {
+	msg := outMsg{Type: "presence", Members: r.lobby.Members()}
+	for _, o := range r.conns {
+		if o != except {
+			o.send(msg)
+		}
+	}
+}
+
+func (r *room) admit(c *conn, id string) {
+	if r.conns[c.claims.Participant] != c {
+		return
+	}
+	if err := r.lobby.Admit(c.claims.Participant, id); err != nil {
+		c.send(outMsg{Type: "error", Code: "admit_refused"})
+		return
+	}
+	r.log.Info("participant admitted", "participant", id, "by", c.claims.Participant)
+	if t := r.conns[id]; t != nil && !t.admitted.Load() {
+		t.admitted.Store(true)
+		t.send(outMsg{Type: "admitted", Chat: r.lobby.Chat()})
+	}
+	r.presence(nil)
+}
+
+func (r *room) chat(c *conn, text string) {
+	if r.conns[c.claims.Participant] != c {
+		return
+	}
+	msg, err := r.lobby.Say(c.claims.Participant, text, r.srv.now())
+	if err != nil {
+		c.send(outMsg{Type: "error", Code: "chat_refused"})
+		return
+	}
+	out := outMsg{Type: "chat", Message: &msg}
+	for id, o := range r.conns {
+		if m, ok := r.lobby.Member(id); ok && m.State == StateAdmitted {
+			o.send(out)
+		}
+	}
+}
+
+// leave is a participant leaving on purpose: its connection is closed and a citizen
+// who comes back waits in the lobby again.
+func (r *room) leave(c *conn) {
+	if r.conns[c.claims.Participant] != c {
+		return
+	}
+	delete(r.conns, c.claims.Participant)
+	r.lobby.Leave(c.claims.Participant)
+	c.send(outMsg{Type: "left"})
+	c.closeAfterFlush()
+	r.log.Info("participant left", "participant", c.claims.Participant)
+	r.presence(nil)
+}
+
+// end is the agent ending the call for everyone.
+func (r *room) end(c *conn) {
+	if r.conns[c.claims.Participant] != c {
+		return
+	}
+	if err := r.lobby.End(c.claims.Participant); err != nil {
+		c.send(outMsg{Type: "error", Code: "end_refused"})
+		return
+	}
+	for id, o := range r.conns {
+		o.send(outMsg{Type: "ended"})
+		o.closeAfterFlush()
+		delete(r.conns, id)
+	}
+	r.log.Info("call ended", "by", c.claims.Participant)
+}
+
+// outMsg is every message the server sends; Type says which fields are set.
+type outMsg struct {
+	Type       string        `json:"type"`
+	Self       *Member       `json:"self,omitempty"`
+	Members    []Member      `json:"members,omitempty"`
+	Chat       []ChatMessage `json:"chat,omitempty"`
+	Message    *ChatMessage  `json:"message,omitempty"`
+	ICEServers any           `json:"iceServers,omitempty"`
+	SDP        string        `json:"sdp,omitempty"`
+	Candidate  any           `json:"candidate,omitempty"`
+	Event      any           `json:"event,omitempty"`
+	Code       string        `json:"code,omitempty"`
+}
+
+// mailbox is an unbounded queue of functions for a room goroutine: posting never
+// blocks. A nil function stops the loop.
+type mailbox struct {
+	mu     sync.Mutex
+	q      []func()
+	closed bool
+	wake   chan struct{}
+}
+
+func (m *mailbox) post(fn func()) bool {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return false
+	}
+	m.q = append(m.q, fn)
+	m.mu.Unlock()
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (m *mailbox) take() []func() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	q := m.q
+	m.q = nil
+	return q
+}
+
+func (m *mailbox) close() {
+	m.mu.Lock()
+	m.closed = true
+	m.q = nil
+	m.mu.Unlock()
+}
+
+// now is the server's clock.
+func (s *Server) now() time.Time { return s.clock() }
