@@ -50,7 +50,7 @@ func TestConfirmationsSurviveRepeatedKills(t *testing.T) {
 		"--smtp-addr", smtp.SMTPAddr, "--smtp-tls", "none", "--smtp-from", from, "--reminders", "none"}
 
 	srv := startBalcao(t, bin, data, args)
-	base := srv.base // the port is fixed: every restart answers here
+	base := srv.base                        // the port is fixed: every restart answers here
 	starts := crashSeats(t, base, 2*target) // requests cut by a kill use up their seat
 	var next, booked, failed atomic.Int64
 	stop := make(chan struct{})

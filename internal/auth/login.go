@@ -29,9 +29,10 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	}
 	a, err := accountByEmail(ctx, s.db, email)
 	if errors.Is(err, store.ErrNotFound) {
+		// The same work as a wrong password: a hash and the same writes.
 		CheckPassword(dummyHash(), password)
 		s.logger.Info("staff login failed", "reason", "unknown account", "ip", key)
-		return LoginResult{}, invalid(s.recordIPFailure(ctx, key))
+		return LoginResult{}, invalid(errors.Join(s.recordFailure(ctx, ""), s.recordIPFailure(ctx, key)))
 	}
 	if err != nil {
 		return LoginResult{}, fmt.Errorf("login: %w", err)
@@ -146,7 +147,8 @@ func (s *Service) VerifyTOTPLogin(ctx context.Context, token, code string, c Cli
 	return res, nil
 }
 
-// recordFailure counts a failed login against an account, locking it at MaxFailures.
+// recordFailure counts a failed login against an account, locking it at MaxFailures; an
+// unknown id changes nothing.
 func (s *Service) recordFailure(ctx context.Context, staffID string) error {
 	until := unix(s.now().Add(LockDuration))
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -155,6 +157,9 @@ func (s *Service) recordFailure(ctx context.Context, staffID string) error {
 			failed_logins = CASE WHEN failed_logins + 1 >= ? THEN 0 ELSE failed_logins + 1 END,
 			locked_until = CASE WHEN failed_logins + 1 >= ? THEN ? ELSE locked_until END
 			WHERE id = ? RETURNING locked_until`, MaxFailures, MaxFailures, until, staffID).Scan(&locked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // no such account (see Login)
+		}
 		if err != nil {
 			return fmt.Errorf("record failed login: %w", err)
 		}

@@ -210,8 +210,17 @@ func (p *Portal) ticketLive(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return nil // Accept has answered
 	}
+	// The handler returns at once and the connection lives on in small goroutines of its
+	// own: a request's goroutine has grown its stack serving the request, and ten
+	// thousand waiting citizens would keep ten thousand of them.
+	go p.pushTicket(c, t)
+	return nil
+}
+
+func (p *Portal) pushTicket(c *websocket.Conn, t queue.Ticket) {
 	defer c.CloseNow()
-	ctx := c.CloseRead(r.Context())
+	c.SetReadLimit(512)
+	ctx := c.CloseRead(context.Background())
 	latest := make(chan queue.Update, 1)
 	offer := func(u queue.Update) {
 		for {
@@ -234,24 +243,24 @@ func (p *Portal) ticketLive(w http.ResponseWriter, r *http.Request) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case u := <-latest:
 			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			err := wsjson.Write(wctx, c, u)
 			cancel()
 			if err != nil {
-				return nil
+				return
 			}
 			if u.Status != queue.StatusWaiting && u.Status != queue.StatusCalled {
 				c.Close(websocket.StatusNormalClosure, "")
-				return nil
+				return
 			}
 		case <-ping.C:
 			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			err := c.Ping(pctx)
 			cancel()
 			if err != nil {
-				return nil
+				return
 			}
 		}
 	}

@@ -132,47 +132,37 @@ func (s *Service) changed(ctx context.Context, serviceID string) {
 }
 
 // alertNear releases the held alert of every waiting ticket at or below the queue's
-// alert position that has not been alerted yet.
+// alert position that has not been alerted yet. Only the front of the queue is read.
 func (s *Service) alertNear(ctx context.Context, serviceID string) error {
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		var near int
 		if err := tx.QueryRow(ctx, "SELECT near_position FROM walk_in_queues WHERE service_id = ?", serviceID).Scan(&near); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, "SELECT id, priority, created_at, near_alerted FROM tickets WHERE service_id = ? AND status = 'waiting'", serviceID)
+		rows, err := tx.Query(ctx, `SELECT id FROM (SELECT id, near_alerted FROM tickets WHERE service_id = ? AND status = 'waiting'
+			ORDER BY priority DESC, created_at, id LIMIT ?) front WHERE NOT near_alerted`, serviceID, near)
 		if err != nil {
 			return err
 		}
-		var waiting []Waiting
-		alerted := map[string]bool{}
+		var due []string
 		for rows.Next() {
-			var w Waiting
-			var created int64
-			var done bool
-			if err := rows.Scan(&w.ID, &w.Priority, &created, &done); err != nil {
+			var id string
+			if err := rows.Scan(&id); err != nil {
 				rows.Close()
 				return err
 			}
-			w.CreatedAt = time.Unix(created, 0).UTC()
-			waiting = append(waiting, w)
-			alerted[w.ID] = done
+			due = append(due, id)
 		}
 		rows.Close()
-		released := false
-		positions := Positions(waiting)
-		for _, w := range waiting {
-			if alerted[w.ID] || positions[w.ID] > near {
-				continue
-			}
-			if _, err := tx.Exec(ctx, "UPDATE tickets SET near_alerted = TRUE WHERE id = ?", w.ID); err != nil {
+		for _, id := range due {
+			if _, err := tx.Exec(ctx, "UPDATE tickets SET near_alerted = TRUE WHERE id = ?", id); err != nil {
 				return err
 			}
-			if err := outbox.Release(ctx, tx, nearKey(w.ID), s.now()); err != nil {
+			if err := outbox.Release(ctx, tx, nearKey(id), s.now()); err != nil {
 				return err
 			}
-			released = true
 		}
-		if released && s.hooks.Poke != nil {
+		if len(due) > 0 && s.hooks.Poke != nil {
 			tx.AfterCommit(s.hooks.Poke)
 		}
 		return nil
@@ -375,11 +365,15 @@ func (s *Service) withPosition(ctx context.Context, t Ticket) (Ticket, error) {
 	if t.Status != StatusWaiting {
 		return t, nil
 	}
-	waiting, err := s.waiting(ctx, s.db, t.ServiceID)
+	// The tickets ahead are counted in the database: the ordering rules of ahead(), in SQL.
+	var before int
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM tickets WHERE service_id = ? AND status = 'waiting' AND id <> ?
+		AND (priority > ? OR (priority = ? AND (created_at < ? OR (created_at = ? AND id < ?))))`,
+		t.ServiceID, t.ID, t.Priority, t.Priority, t.CreatedAt.Unix(), t.CreatedAt.Unix(), t.ID).Scan(&before)
 	if err != nil {
-		return t, err
+		return t, fmt.Errorf("ticket position: %w", err)
 	}
-	t.Position = Position(Waiting{ID: t.ID, Priority: t.Priority, CreatedAt: t.CreatedAt}, waiting)
+	t.Position = before + 1
 	handling, agents, near, err := s.pace(ctx, t.ServiceID)
 	if err != nil {
 		return t, err
