@@ -19,6 +19,7 @@ import (
 	"balcao/internal/api"
 	"balcao/internal/auth"
 	"balcao/internal/booking"
+	"balcao/internal/call"
 	"balcao/internal/config"
 	"balcao/internal/demo"
 	"balcao/internal/directory"
@@ -30,10 +31,13 @@ import (
 	"balcao/internal/outbox"
 	"balcao/internal/portal"
 	"balcao/internal/queue"
+	"balcao/internal/sfu"
 	"balcao/internal/sms"
 	"balcao/internal/store"
 	"balcao/internal/view"
 	"balcao/web"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // Run runs the command line: `balcao serve [flags]`, `balcao user ...`, `balcao help`.
@@ -67,6 +71,8 @@ type App struct {
 	Events  events.Bus
 	Outbox  *outbox.Worker
 	stop    context.CancelFunc // stops the background work New started
+	media   *sfu.SFU
+	calls   *call.Server
 	Auth    *auth.Service
 	handler http.Handler
 	Demo    bool // the demo agency was loaded at this start
@@ -175,6 +181,9 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, logger *slog.Lo
 	api.New(db, a.Booking, a.Queue, catalog, logger, cfg.BaseURL).Routes(mux)
 	staff := auth.NewWeb(a.Auth, db, rd, logger, cfg.TLS())
 	staff.Routes(mux)
+	if err := a.startCalls(ctx, cfg, rd, logger, mux); err != nil {
+		return nil, err
+	}
 	mux.Handle("GET /static/", rd.Assets())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -256,10 +265,48 @@ func (a *App) Handler() http.Handler { return a.handler }
 
 // Close closes the database.
 func (a *App) Close() error {
+	if a.calls != nil {
+		a.calls.Close()
+	}
+	if a.media != nil {
+		a.media.Close()
+	}
 	if a.stop != nil {
 		a.stop()
 	}
 	return a.DB.Close()
+}
+
+// startCalls starts the media server and the video-call pages and signalling.
+func (a *App) startCalls(ctx context.Context, cfg config.Config, rd *view.Renderer, logger *slog.Logger, mux *http.ServeMux) error {
+	var ice []webrtc.ICEServer
+	if len(cfg.Media.STUN) > 0 {
+		ice = append(ice, webrtc.ICEServer{URLs: cfg.Media.STUN})
+	}
+	if len(cfg.Media.TURN) > 0 {
+		ice = append(ice, webrtc.ICEServer{URLs: cfg.Media.TURN, Username: cfg.Media.TURNUser, Credential: cfg.Media.TURNPass})
+	}
+	media, err := sfu.New(sfu.Config{UDPPort: cfg.Media.UDPPort, TCPPort: cfg.Media.TCPPort, PublicIPs: cfg.Media.PublicIPs,
+		ICEServers: ice, Loopback: cfg.Media.Loopback}, logger.With("part", "sfu"))
+	if err != nil {
+		return fmt.Errorf("start the media server: %w", err)
+	}
+	a.media = media
+	secret, err := call.LoadSecret(ctx, a.DB)
+	if err != nil {
+		return err
+	}
+	staffAuth := func(r *http.Request) (string, string, bool) {
+		st, ok := auth.StaffFromRequest(r)
+		return st.ID, st.Name, ok
+	}
+	a.calls, err = call.New(call.Config{DB: a.DB, Booking: a.Booking, SFU: media, View: rd, Logger: logger.With("part", "call"),
+		Secret: secret, Staff: staffAuth})
+	if err != nil {
+		return err
+	}
+	a.calls.Routes(mux)
+	return nil
 }
 
 // upkeep does the periodic work of the queues: calls that went unanswered.

@@ -30,6 +30,19 @@ type Config struct {
 	SMTP      SMTP
 	SMS       SMS
 	Reminders []time.Duration // before each appointment
+	Media     Media
+}
+
+// Media is how the embedded media server is reached.
+type Media struct {
+	UDPPort   int      // one UDP port for all calls; 0 picks a free one
+	TCPPort   int      // ICE over TCP, for networks that block UDP; 0 for none
+	PublicIPs []string // the server's public addresses behind a 1:1 NAT
+	STUN      []string // stun: URLs handed to browsers
+	TURN      []string // turn: URLs handed to browsers, with TURNUser and TURNPassword
+	TURNUser  string
+	TURNPass  string
+	Loopback  bool // only 127.0.0.1 (tests, and a demo on one machine)
 }
 
 // SMTP is how e-mail leaves; with no address, messages go to the log.
@@ -54,6 +67,13 @@ func Parse(name string, args []string, getenv func(string) string, stderr io.Wri
 	envInt := func(key string) int {
 		n, _ := strconv.Atoi(getenv(key))
 		return n
+	}
+	envIntDefault := func(key string, def int) int {
+		if v := getenv(key); v != "" {
+			n, _ := strconv.Atoi(v)
+			return n
+		}
+		return def
 	}
 	envBool := func(key string) bool {
 		b, _ := strconv.ParseBool(getenv(key))
@@ -85,6 +105,14 @@ func Parse(name string, args []string, getenv func(string) string, stderr io.Wri
 	fs.StringVar(&c.SMS.From, "sms-from", env("BALCAO_SMS_FROM", ""), "sender name or number (BALCAO_SMS_FROM)")
 	fs.StringVar(&c.SMS.IDField, "sms-id-field", env("BALCAO_SMS_ID_FIELD", ""), "field of the provider's JSON answer holding its message id (BALCAO_SMS_ID_FIELD)")
 	fs.IntVar(&c.SMS.CentsPerPart, "sms-cents", envInt("BALCAO_SMS_CENTS"), "cost of one SMS segment in cents (BALCAO_SMS_CENTS)")
+	fs.IntVar(&c.Media.UDPPort, "media-udp-port", envIntDefault("BALCAO_MEDIA_UDP_PORT", 7882), "UDP port of the media server, for every call (BALCAO_MEDIA_UDP_PORT)")
+	fs.IntVar(&c.Media.TCPPort, "media-tcp-port", envInt("BALCAO_MEDIA_TCP_PORT"), "TCP port for media when UDP is blocked; 0 for none (BALCAO_MEDIA_TCP_PORT)")
+	publicIPs := fs.String("public-ip", env("BALCAO_PUBLIC_IP", ""), "public IP addresses of this server behind a 1:1 NAT, comma-separated (BALCAO_PUBLIC_IP)")
+	stun := fs.String("stun", env("BALCAO_STUN", ""), "STUN server URLs for browsers, comma-separated (BALCAO_STUN)")
+	turn := fs.String("turn", env("BALCAO_TURN", ""), "TURN server URLs for browsers, comma-separated (BALCAO_TURN)")
+	fs.StringVar(&c.Media.TURNUser, "turn-user", env("BALCAO_TURN_USER", ""), "TURN user (BALCAO_TURN_USER)")
+	fs.StringVar(&c.Media.TURNPass, "turn-password", env("BALCAO_TURN_PASSWORD", ""), "TURN password (BALCAO_TURN_PASSWORD)")
+	fs.BoolVar(&c.Media.Loopback, "media-loopback", envBool("BALCAO_MEDIA_LOOPBACK"), "media over 127.0.0.1 only, for tests on one machine (BALCAO_MEDIA_LOOPBACK)")
 	reminders := fs.String("reminders", env("BALCAO_REMINDERS", "24h,1h"), "when to remind before an appointment, e.g. 24h,1h; none for no reminders (BALCAO_REMINDERS)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -93,6 +121,7 @@ func Parse(name string, args []string, getenv func(string) string, stderr io.Wri
 	if c.Reminders, err = parseDurations(*reminders); err != nil {
 		return Config{}, fmt.Errorf("reminders: %w", err)
 	}
+	c.Media.PublicIPs, c.Media.STUN, c.Media.TURN = list(*publicIPs), list(*stun), list(*turn)
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
@@ -124,6 +153,24 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("smtp-tls %q: want none, starttls or tls", c.SMTP.TLS))
 	}
+	if c.Media.UDPPort < 0 || c.Media.UDPPort > 65535 || c.Media.TCPPort < 0 || c.Media.TCPPort > 65535 {
+		errs = append(errs, errors.New("media ports: want 0 to 65535"))
+	}
+	for _, ip := range c.Media.PublicIPs {
+		if net.ParseIP(ip) == nil {
+			errs = append(errs, fmt.Errorf("public-ip %q: not an IP address", ip))
+		}
+	}
+	for _, u := range c.Media.STUN {
+		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "stuns:") {
+			errs = append(errs, fmt.Errorf("stun %q: want stun:host:port", u))
+		}
+	}
+	for _, u := range c.Media.TURN {
+		if !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+			errs = append(errs, fmt.Errorf("turn %q: want turn:host:port", u))
+		}
+	}
 	if c.SMS.CentsPerPart < 0 {
 		errs = append(errs, errors.New("sms-cents: must not be negative"))
 	}
@@ -138,6 +185,16 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func list(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
 
 func parseDurations(s string) ([]time.Duration, error) {
