@@ -160,41 +160,61 @@ func main() {
 		*n, float64(withWS)/(1<<20), float64(withWS-beforeWS)/1024/float64(*n))
 
 	var all, perClient []time.Duration
+	left := make([]bool, *n)
 	for m := 0; m < *moves && m < *n-1; m++ {
-		front := tickets[m]
+		// The ticket at the front leaves; everyone behind it moves up one place.
+		front := -1
 		want := make([]int, *n)
-		for i := m + 1; i < *n; i++ {
+		for i := range *n {
+			if left[i] {
+				continue
+			}
 			states[i].mu.Lock()
 			want[i] = states[i].position - 1
+			if states[i].position == 1 {
+				front = i
+			}
 			states[i].mu.Unlock()
 		}
+		if front < 0 {
+			log.Fatal("no client at position 1")
+		}
+		left[front] = true
 		sent := time.Now()
-		req, _ := http.NewRequest(http.MethodDelete, base+"/api/v1/tickets/"+front.id, nil)
-		req.Header.Set("Authorization", "Bearer "+front.token)
+		req, _ := http.NewRequest(http.MethodDelete, base+"/api/v1/tickets/"+tickets[front].id, nil)
+		req.Header.Set("Authorization", "Bearer "+tickets[front].token)
 		res, err := client.Do(req)
 		if err != nil || res.StatusCode != http.StatusOK {
 			log.Fatalf("move the queue: %v %v", err, res)
 		}
 		res.Body.Close()
-		deadline := time.Now().Add(30 * time.Second)
+		deadline := time.Now().Add(10 * time.Second)
 		for {
-			done := true
-			for i := m + 1; i < *n; i++ {
-				states[i].mu.Lock()
-				ok := states[i].position == want[i]
-				states[i].mu.Unlock()
-				if !ok {
-					done = false
-					break
+			lagging := 0
+			for i := range *n {
+				if left[i] {
+					continue
 				}
+				states[i].mu.Lock()
+				if states[i].position != want[i] {
+					lagging++
+				}
+				states[i].mu.Unlock()
 			}
-			if done || time.Now().After(deadline) {
+			if lagging == 0 {
 				break
 			}
-			time.Sleep(2 * time.Millisecond)
+			if time.Now().After(deadline) {
+				log.Printf("move %d: %d clients not updated after 10 s", m, lagging)
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
 		var last time.Duration
-		for i := m + 1; i < *n; i++ {
+		for i := range *n {
+			if left[i] {
+				continue
+			}
 			states[i].mu.Lock()
 			d := states[i].at.Sub(sent)
 			states[i].mu.Unlock()

@@ -217,10 +217,12 @@ func (p *Portal) ticketLive(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// pushTicket sends the ticket's updates until the ticket leaves the queue or the
+// connection fails. It runs in one goroutine and never reads: the page only listens, and
+// a departed page is noticed when the next update cannot be written (or when the
+// keep-alive below fails), which spares a reading goroutine per waiting citizen.
 func (p *Portal) pushTicket(c *websocket.Conn, t queue.Ticket) {
 	defer c.CloseNow()
-	c.SetReadLimit(512)
-	ctx := c.CloseRead(context.Background())
 	latest := make(chan queue.Update, 1)
 	offer := func(u queue.Update) {
 		for {
@@ -238,33 +240,33 @@ func (p *Portal) pushTicket(c *websocket.Conn, t queue.Ticket) {
 	offer(queue.UpdateOf(t))
 	stop := p.live.Watch(t, offer)
 	defer stop()
-	ping := time.NewTicker(30 * time.Second)
-	defer ping.Stop()
+	keepAlive := time.NewTimer(keepAliveEvery)
+	defer keepAlive.Stop()
+	var last queue.Update
 	for {
 		select {
-		case <-ctx.Done():
-			return
 		case u := <-latest:
-			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			err := wsjson.Write(wctx, c, u)
-			cancel()
-			if err != nil {
-				return
-			}
-			if u.Status != queue.StatusWaiting && u.Status != queue.StatusCalled {
-				c.Close(websocket.StatusNormalClosure, "")
-				return
-			}
-		case <-ping.C:
-			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			err := c.Ping(pctx)
-			cancel()
-			if err != nil {
-				return
-			}
+			last = u
+		case <-keepAlive.C:
+			// Resending the last state keeps proxies from closing an idle connection and
+			// finds a dead one.
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := wsjson.Write(ctx, c, last)
+		cancel()
+		if err != nil {
+			return
+		}
+		if last.Status != queue.StatusWaiting && last.Status != queue.StatusCalled {
+			c.Close(websocket.StatusNormalClosure, "")
+			return
+		}
+		keepAlive.Reset(keepAliveEvery)
 	}
 }
+
+// keepAliveEvery is how often an idle ticket page is sent its state again.
+const keepAliveEvery = 45 * time.Second
 
 func (p *Portal) leaveQueue(w http.ResponseWriter, r *http.Request) error {
 	t, token, done, err := p.ticketFor(w, r)

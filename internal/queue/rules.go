@@ -83,6 +83,7 @@ type Waiting struct {
 	ID        string
 	Priority  bool
 	CreatedAt time.Time
+	Number    int // the daily counter: the order tickets were taken within a second
 }
 
 // ahead tells whether a is called before b when both are eligible: priority first, then
@@ -93,6 +94,9 @@ func ahead(a, b Waiting) bool {
 	}
 	if !a.CreatedAt.Equal(b.CreatedAt) {
 		return a.CreatedAt.Before(b.CreatedAt)
+	}
+	if a.Number != b.Number {
+		return a.Number < b.Number
 	}
 	return a.ID < b.ID
 }

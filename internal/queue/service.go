@@ -54,6 +54,7 @@ type Ticket struct {
 	ServiceID    string
 	ThemeID      string
 	Code         string // "A023"
+	Number       int    // the daily counter of the code
 	Priority     bool
 	Status       string
 	Citizen      booking.Citizen
@@ -140,7 +141,7 @@ func (s *Service) alertNear(ctx context.Context, serviceID string) error {
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT id FROM (SELECT id, near_alerted FROM tickets WHERE service_id = ? AND status = 'waiting'
-			ORDER BY priority DESC, created_at, id LIMIT ?) front WHERE NOT near_alerted`, serviceID, near)
+			ORDER BY priority DESC, created_at, number LIMIT ?) front WHERE NOT near_alerted`, serviceID, near)
 		if err != nil {
 			return err
 		}
@@ -289,7 +290,7 @@ func (s *Service) Take(ctx context.Context, req Request) (Taken, error) {
 			ON CONFLICT (service_id, day) DO UPDATE SET last = ticket_counters.last + 1 RETURNING last`, req.ServiceID, day).Scan(&number); err != nil {
 			return fmt.Errorf("number ticket: %w", err)
 		}
-		t.Code = fmt.Sprintf("%s%03d", c.Letter, number)
+		t.Code, t.Number = fmt.Sprintf("%s%03d", c.Letter, number), number
 		ct := t.Citizen
 		_, err = tx.Exec(ctx, `INSERT INTO tickets (id, service_id, theme_id, day, number, code, priority, status, citizen_name,
 				citizen_email, citizen_phone, language, token_hash, channel, eligible_at, created_at)
@@ -332,13 +333,13 @@ func nullable(v string) any {
 	return v
 }
 
-const ticketColumns = `id, service_id, COALESCE(theme_id, ''), code, priority, status, citizen_name, citizen_email,
+const ticketColumns = `id, service_id, COALESCE(theme_id, ''), code, number, priority, status, citizen_name, citizen_email,
 	citizen_phone, language, call_attempts, COALESCE(agent_id, ''), created_at, called_at`
 
 func scanTicket(row interface{ Scan(...any) error }, extra ...any) (Ticket, error) {
 	var t Ticket
 	var created, called int64
-	err := row.Scan(append([]any{&t.ID, &t.ServiceID, &t.ThemeID, &t.Code, &t.Priority, &t.Status, &t.Citizen.Name,
+	err := row.Scan(append([]any{&t.ID, &t.ServiceID, &t.ThemeID, &t.Code, &t.Number, &t.Priority, &t.Status, &t.Citizen.Name,
 		&t.Citizen.Email, &t.Citizen.Phone, &t.Citizen.Language, &t.CallAttempts, &t.AgentID, &created, &called}, extra...)...)
 	t.CreatedAt = time.Unix(created, 0).UTC()
 	if called > 0 {
@@ -368,8 +369,8 @@ func (s *Service) withPosition(ctx context.Context, t Ticket) (Ticket, error) {
 	// The tickets ahead are counted in the database: the ordering rules of ahead(), in SQL.
 	var before int
 	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM tickets WHERE service_id = ? AND status = 'waiting' AND id <> ?
-		AND (priority > ? OR (priority = ? AND (created_at < ? OR (created_at = ? AND id < ?))))`,
-		t.ServiceID, t.ID, t.Priority, t.Priority, t.CreatedAt.Unix(), t.CreatedAt.Unix(), t.ID).Scan(&before)
+		AND (priority > ? OR (priority = ? AND (created_at < ? OR (created_at = ? AND number < ?))))`,
+		t.ServiceID, t.ID, t.Priority, t.Priority, t.CreatedAt.Unix(), t.CreatedAt.Unix(), t.Number).Scan(&before)
 	if err != nil {
 		return t, fmt.Errorf("ticket position: %w", err)
 	}
@@ -384,7 +385,7 @@ func (s *Service) withPosition(ctx context.Context, t Ticket) (Ticket, error) {
 }
 
 func (s *Service) waiting(ctx context.Context, q store.Queryer, serviceID string) ([]Waiting, error) {
-	rows, err := q.Query(ctx, "SELECT id, priority, created_at FROM tickets WHERE service_id = ? AND status = 'waiting'", serviceID)
+	rows, err := q.Query(ctx, "SELECT id, priority, created_at, number FROM tickets WHERE service_id = ? AND status = 'waiting'", serviceID)
 	if err != nil {
 		return nil, fmt.Errorf("list waiting tickets: %w", err)
 	}
@@ -393,7 +394,7 @@ func (s *Service) waiting(ctx context.Context, q store.Queryer, serviceID string
 	for rows.Next() {
 		var w Waiting
 		var created int64
-		if err := rows.Scan(&w.ID, &w.Priority, &created); err != nil {
+		if err := rows.Scan(&w.ID, &w.Priority, &created, &w.Number); err != nil {
 			return nil, err
 		}
 		w.CreatedAt = time.Unix(created, 0).UTC()
@@ -526,7 +527,7 @@ func (s *Service) CallNext(ctx context.Context, agent Agent) (Ticket, error) {
 
 // eligible lists the tickets of a queue that may be called now.
 func (s *Service) eligible(ctx context.Context, tx *store.Tx, serviceID string, now time.Time) ([]Waiting, error) {
-	rows, err := tx.Query(ctx, `SELECT id, priority, created_at FROM tickets
+	rows, err := tx.Query(ctx, `SELECT id, priority, created_at, number FROM tickets
 		WHERE service_id = ? AND status = 'waiting' AND eligible_at <= ?`, serviceID, now.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("list eligible tickets: %w", err)
@@ -536,7 +537,7 @@ func (s *Service) eligible(ctx context.Context, tx *store.Tx, serviceID string, 
 	for rows.Next() {
 		var w Waiting
 		var created int64
-		if err := rows.Scan(&w.ID, &w.Priority, &created); err != nil {
+		if err := rows.Scan(&w.ID, &w.Priority, &created, &w.Number); err != nil {
 			return nil, err
 		}
 		w.CreatedAt = time.Unix(created, 0).UTC()

@@ -94,6 +94,13 @@ func TestTakeNumbersAndPositions(t *testing.T) {
 		if _, err := s.Abandon(ctx, p.ID, p.Token); !errors.Is(err, queue.ErrNotWaiting) {
 			t.Errorf("abandon twice: %v", err)
 		}
+		// Tickets taken within the same second keep the order they were taken in.
+		same := []queue.Taken{take(t, s, "a", false), take(t, s, "a", false), take(t, s, "a", false)}
+		for i, tk := range same {
+			if got, _ := s.Get(ctx, tk.ID, tk.Token); got.Position != 3+i {
+				t.Errorf("ticket %s taken %d-th in one second is at %d, want %d", tk.Code, i+1, got.Position, 3+i)
+			}
+		}
 		// The next day numbering starts again.
 		c.add(24 * time.Hour)
 		if tk := take(t, s, "a", false); tk.Code != "A001" {
