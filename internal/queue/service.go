@@ -385,7 +385,12 @@ func (s *Service) withPosition(ctx context.Context, t Ticket) (Ticket, error) {
 }
 
 func (s *Service) waiting(ctx context.Context, q store.Queryer, serviceID string) ([]Waiting, error) {
-	rows, err := q.Query(ctx, "SELECT id, priority, created_at, number FROM tickets WHERE service_id = ? AND status = 'waiting'", serviceID)
+	return waitingWhere(ctx, q, "service_id = ? AND status = 'waiting'", serviceID)
+}
+
+// waitingWhere lists tickets as the ordering rules see them.
+func waitingWhere(ctx context.Context, q store.Queryer, where string, args ...any) ([]Waiting, error) {
+	rows, err := q.Query(ctx, "SELECT id, priority, created_at, number FROM tickets WHERE "+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list waiting tickets: %w", err)
 	}
@@ -527,23 +532,7 @@ func (s *Service) CallNext(ctx context.Context, agent Agent) (Ticket, error) {
 
 // eligible lists the tickets of a queue that may be called now.
 func (s *Service) eligible(ctx context.Context, tx *store.Tx, serviceID string, now time.Time) ([]Waiting, error) {
-	rows, err := tx.Query(ctx, `SELECT id, priority, created_at, number FROM tickets
-		WHERE service_id = ? AND status = 'waiting' AND eligible_at <= ?`, serviceID, now.Unix())
-	if err != nil {
-		return nil, fmt.Errorf("list eligible tickets: %w", err)
-	}
-	defer rows.Close()
-	var out []Waiting
-	for rows.Next() {
-		var w Waiting
-		var created int64
-		if err := rows.Scan(&w.ID, &w.Priority, &created, &w.Number); err != nil {
-			return nil, err
-		}
-		w.CreatedAt = time.Unix(created, 0).UTC()
-		out = append(out, w)
-	}
-	return out, rows.Err()
+	return waitingWhere(ctx, tx, "service_id = ? AND status = 'waiting' AND eligible_at <= ?", serviceID, now.Unix())
 }
 
 // Answered marks a called ticket as in the call (the citizen joined).
