@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -182,6 +183,9 @@ type homePage struct {
 	staffPage
 	Name, Role  string
 	TOTPEnabled bool
+	Configure   bool // a supervisor or administrator: link the configuration pages
+	Console     bool // an agent or supervisor: link the agent console
+	Board       bool // a supervisor or administrator: link the supervisor board
 	Sessions    []sessionItem
 }
 
@@ -191,7 +195,8 @@ func (h *Web) home(w http.ResponseWriter, r *http.Request) error {
 	sess, _ := SessionFromRequest(r)
 	pg := h.page(r, "auth.home.title")
 	data := homePage{staffPage: staffPage{Page: pg, CSRF: sess.CSRF}, Name: staff.Name, Role: pg.T("auth.role." + staff.Role),
-		TOTPEnabled: staff.TOTPEnabled}
+		TOTPEnabled: staff.TOTPEnabled, Configure: staff.Role == RoleSupervisor || staff.Role == RoleAdministrator,
+		Console: staff.Role == RoleAgent || staff.Role == RoleSupervisor, Board: staff.Role == RoleSupervisor || staff.Role == RoleAdministrator}
 	if r.URL.Query().Get("totp") == "on" {
 		data.Notice = pg.T("auth.totp.enabled_notice")
 	}
@@ -231,6 +236,7 @@ func (h *Web) logout(w http.ResponseWriter, r *http.Request) error {
 	}
 	h.clearSession(w)
 	h.logger.Info("staff signed out", "staff", c.staff.ID)
+	h.svc.auditBestEffort(r.Context(), AuditEvent{Actor: c.staff.ID, Action: EventLogout, IP: clientOf(r).IP})
 	http.Redirect(w, r, LoginPath+"?out=1", http.StatusSeeOther)
 	return nil
 }
@@ -238,10 +244,12 @@ func (h *Web) logout(w http.ResponseWriter, r *http.Request) error {
 // logoutEverywhere ends every session of the signed-in staff member.
 func (h *Web) logoutEverywhere(w http.ResponseWriter, r *http.Request) error {
 	staff, _ := StaffFromRequest(r)
-	if _, err := h.svc.RevokeAll(r.Context(), staff.ID); err != nil {
+	n, err := h.svc.RevokeAll(r.Context(), staff.ID)
+	if err != nil {
 		return err
 	}
 	h.clearSession(w)
+	h.svc.auditBestEffort(r.Context(), AuditEvent{Actor: staff.ID, Action: EventLogoutEverywhere, IP: clientOf(r).IP, Details: fmt.Sprintf("sessions=%d", n)})
 	http.Redirect(w, r, LoginPath+"?out=all", http.StatusSeeOther)
 	return nil
 }
