@@ -16,11 +16,14 @@ import (
 	"strings"
 	"time"
 
+	"balcao/internal/admin"
 	"balcao/internal/api"
+	"balcao/internal/audit"
 	"balcao/internal/auth"
 	"balcao/internal/booking"
 	"balcao/internal/call"
 	"balcao/internal/config"
+	"balcao/internal/console"
 	"balcao/internal/demo"
 	"balcao/internal/directory"
 	"balcao/internal/events"
@@ -55,9 +58,15 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return Serve(ctx, cfg, stdout, stderr)
 	case "user":
 		return RunUser(ctx, args, getenv, os.Stdin, stdout, stderr)
+	case "outbox":
+		return runOutbox(ctx, args, getenv, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, "usage: balcao serve [flags]   (balcao serve --help lists the flags)")
 		fmt.Fprintln(stdout, "       balcao user COMMAND   (staff accounts; balcao user help lists the commands)")
+		fmt.Fprintln(stdout, "       balcao outbox dead | balcao outbox retry ID   (messages that could not be delivered)")
+		fmt.Fprintln(stdout, "       balcao audit COMMAND  (verify or export the audit log; balcao audit help lists the commands)")
 		return nil
 	}
 	return fmt.Errorf("unknown command %q (try: balcao serve)", cmd)
@@ -73,8 +82,11 @@ type App struct {
 	stop    context.CancelFunc // stops the background work New started
 	media   *sfu.SFU
 	calls   *call.Server
+	Console *console.Service
 	Auth    *auth.Service
+	Audit   *audit.Log
 	handler http.Handler
+	mux     *http.ServeMux
 	Demo    bool // the demo agency was loaded at this start
 	// demoLogins are the demo staff accounts, while the database has them.
 	demoLogins []demoLogin
@@ -142,6 +154,8 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, logger *slog.Lo
 		}
 	}
 	a.Auth = auth.NewService(db, opts.Now, logger)
+	a.Audit = audit.New(db, opts.Now, logger)
+	a.Auth.SetAuditor(signIns{a.Audit})
 	if !cfg.NoDemo {
 		if a.demoLogins, err = demoLogins(ctx, a.Auth, a.Demo); err != nil {
 			return nil, err
@@ -176,11 +190,18 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, logger *slog.Lo
 	a.Events = newEvents(ctx, a, cfg, logger)
 	a.Queue.SetHooks(queue.Hooks{Bus: a.Events, Messages: notifier, Poke: a.Outbox.Poke, BaseURL: publicURL(cfg, opts.ListenAddr)})
 	live := queue.NewLive(a.Queue, a.Events, logger)
+	a.Console = console.NewService(db, a.Booking, a.Queue, console.Options{Bus: a.Events, Links: notifier,
+		BaseURL: publicURL(cfg, opts.ListenAddr), Now: opts.Now, Logger: logger.With("part", "console")})
 	mux := http.NewServeMux()
-	portal.New(db, a.Booking, rd, logger, cfg.TLS()).WithQueue(a.Queue, live).Routes(mux)
+	a.mux = mux
+	portal.New(db, a.Booking, rd, logger, cfg.HTTPS()).WithQueue(a.Queue, live).Routes(mux)
 	api.New(db, a.Booking, a.Queue, catalog, logger, cfg.BaseURL).Routes(mux)
-	staff := auth.NewWeb(a.Auth, db, rd, logger, cfg.TLS())
+	staff := auth.NewWeb(a.Auth, db, rd, logger, cfg.HTTPS())
 	staff.Routes(mux)
+	backOffice := admin.New(admin.Config{DB: db, View: rd, Logger: logger.With("part", "admin"), Audit: a.Audit, Auth: a.Auth,
+		Booking: a.Booking, Now: opts.Now})
+	backOffice.Routes(mux)
+	rd.SetBrand(backOffice.Brand)
 	if err := a.startCalls(ctx, cfg, rd, logger, mux); err != nil {
 		return nil, err
 	}
@@ -204,7 +225,8 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, logger *slog.Lo
 	// and is authenticated by tokens, never by cookies.
 	csrf := http.NewCrossOriginProtection()
 	csrf.AddInsecureBypassPattern("/api/")
-	a.handler = httpx.Chain(mux, httpx.Observe(logger), httpx.SecureHeaders(cfg.TLS()), httpx.Compress, csrf.Handler, staff.LoadSession)
+	a.handler = httpx.Chain(mux, httpx.TrustProxies(cfg.TrustedProxies), httpx.Observe(logger), httpx.SecureHeaders(cfg.HTTPS()), httpx.Compress, csrf.Handler, staff.LoadSession,
+		a.Audit.Middleware(staffID))
 	return a, nil
 }
 
@@ -263,6 +285,13 @@ func fromAddress(from string) string {
 // Handler is the whole site.
 func (a *App) Handler() http.Handler { return a.handler }
 
+// Route returns the pattern of the route that serves r, "" for none (the test that walks
+// every route with every role checks its list against it).
+func (a *App) Route(r *http.Request) string {
+	_, pattern := a.mux.Handler(r)
+	return pattern
+}
+
 // Close closes the database.
 func (a *App) Close() error {
 	if a.calls != nil {
@@ -306,10 +335,13 @@ func (a *App) startCalls(ctx context.Context, cfg config.Config, rd *view.Render
 		return err
 	}
 	a.calls.Routes(mux)
+	a.calls.OnPresence(func(room, role string, state call.State) { a.Console.Presence(room, role, state == call.StateAdmitted) })
+	console.NewWeb(a.Console, a.Events, a.calls, rd, logger.With("part", "console"), portal.TicketCookie).Routes(mux)
 	return nil
 }
 
-// upkeep does the periodic work of the queues: calls that went unanswered.
+// upkeep does the periodic work of the queues (calls that went unanswered) and of the
+// console (no-shows at the end of their slots, wrap-ups that have lasted their time).
 func (a *App) upkeep(ctx context.Context, logger *slog.Logger) {
 	tick := time.NewTicker(10 * time.Second)
 	defer tick.Stop()
@@ -320,6 +352,9 @@ func (a *App) upkeep(ctx context.Context, logger *slog.Logger) {
 		case <-tick.C:
 			if _, err := a.Queue.ExpireCalls(ctx); err != nil && ctx.Err() == nil {
 				logger.Error("queue upkeep", "error", err)
+			}
+			if err := a.Console.Upkeep(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("console upkeep", "error", err)
 			}
 		}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/term"
 
+	"balcao/internal/audit"
 	"balcao/internal/auth"
 	"balcao/internal/config"
 	"balcao/internal/demo"
@@ -148,6 +149,11 @@ func RunUser(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	svc := auth.NewService(db, nil, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	log := audit.New(db, nil, nil)
+	record := func(action, staffID, details string) error {
+		_, err := log.Append(ctx, audit.Entry{Actor: audit.System, Action: action, Object: "staff:" + staffID, Details: details})
+		return err
+	}
 	switch sub {
 	case "list":
 		return listStaff(ctx, svc, stdout)
@@ -161,6 +167,9 @@ func RunUser(ctx context.Context, args []string, getenv func(string) string, std
 			return err
 		}
 		fmt.Fprintf(stdout, "created %s (%s, id %s)\n", s.Email, s.Role, s.ID)
+		if err := record(audit.AccountChange, s.ID, "command=user_add role="+s.Role); err != nil {
+			return err
+		}
 		if required, err := svc.TOTPRequired(ctx, s.Role); err == nil && required {
 			fmt.Fprintln(stdout, "the role requires two-step verification: it is set up at the first sign-in")
 		}
@@ -183,16 +192,19 @@ func RunUser(ctx context.Context, args []string, getenv func(string) string, std
 			return err
 		}
 		fmt.Fprintf(stdout, "password of %s changed; its sessions have ended\n", s.Email)
+		return record(audit.AccountChange, s.ID, "command=user_passwd")
 	case "disable":
 		if err := svc.Disable(ctx, s.ID); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s disabled; its sessions have ended\n", s.Email)
+		return record(audit.AccountChange, s.ID, "command=user_disable")
 	case "reset-totp":
 		if err := svc.ResetTOTP(ctx, s.ID); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "two-step verification of %s removed\n", s.Email)
+		return record(audit.SecondFactorOff, s.ID, "command=user_reset-totp")
 	}
 	return nil
 }

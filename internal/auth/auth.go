@@ -89,6 +89,7 @@ type Service struct {
 	logger *slog.Logger
 	// lastPrune is when Login last pruned old sessions and failures (unix seconds).
 	lastPrune atomic.Int64
+	auditor   Auditor // nil: sign-in events are only logged
 }
 
 // NewService returns the service; now may be nil for the real clock and logger nil to

@@ -32,6 +32,7 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 		// The same work as a wrong password: a hash and the same writes.
 		CheckPassword(dummyHash(), password)
 		s.logger.Info("staff login failed", "reason", "unknown account", "ip", key)
+		s.auditBestEffort(ctx, AuditEvent{Action: EventLoginFailed, IP: c.IP, Details: "reason=unknown_account"})
 		return LoginResult{}, invalid(errors.Join(s.recordFailure(ctx, ""), s.recordIPFailure(ctx, key)))
 	}
 	if err != nil {
@@ -46,12 +47,15 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	switch {
 	case a.LockedUntil.After(now):
 		s.logger.Info("staff login failed", "staff", a.ID, "reason", "locked", "ip", key)
+		s.auditBestEffort(ctx, AuditEvent{Actor: a.ID, Action: EventLoginFailed, IP: c.IP, Details: "reason=locked"})
 		return LoginResult{}, invalid(s.recordIPFailure(ctx, key))
 	case !ok:
 		s.logger.Info("staff login failed", "staff", a.ID, "reason", "wrong password", "ip", key)
+		s.auditBestEffort(ctx, AuditEvent{Actor: a.ID, Action: EventLoginFailed, IP: c.IP, Details: "reason=wrong_password"})
 		return LoginResult{}, invalid(errors.Join(s.recordFailure(ctx, a.ID), s.recordIPFailure(ctx, key)))
 	case !a.Active:
 		s.logger.Info("staff login failed", "staff", a.ID, "reason", "disabled", "ip", key)
+		s.auditBestEffort(ctx, AuditEvent{Actor: a.ID, Action: EventLoginFailed, IP: c.IP, Details: "reason=disabled"})
 		return LoginResult{}, invalid(s.recordIPFailure(ctx, key))
 	}
 	stage := StageFull
@@ -83,6 +87,11 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 		}
 	}
 	s.logger.Info("staff password accepted", "staff", a.ID, "stage", stage)
+	if stage == StageFull {
+		if err := s.audit(ctx, AuditEvent{Actor: a.ID, Action: EventLogin, IP: c.IP, Details: "second_factor=no"}); err != nil {
+			return LoginResult{}, errors.Join(err, s.RevokeSession(ctx, res.Session.ID))
+		}
+	}
 	return res, nil
 }
 
@@ -114,6 +123,7 @@ func (s *Service) VerifyTOTPLogin(ctx context.Context, token, code string, c Cli
 	step, ok := VerifyTOTP(secret.String, code, s.now(), lastStep)
 	if !ok {
 		s.logger.Info("staff login failed", "staff", a.ID, "reason", "wrong TOTP code", "ip", key)
+		s.auditBestEffort(ctx, AuditEvent{Actor: a.ID, Action: EventLoginFailed, IP: c.IP, Details: "reason=wrong_code"})
 		if err := errors.Join(s.recordFailure(ctx, a.ID), s.recordIPFailure(ctx, key)); err != nil {
 			return LoginResult{}, err
 		}
@@ -144,6 +154,9 @@ func (s *Service) VerifyTOTPLogin(ctx context.Context, token, code string, c Cli
 	}
 	res.Staff = a.Staff
 	s.logger.Info("staff signed in", "staff", a.ID, "second_factor", true)
+	if err := s.audit(ctx, AuditEvent{Actor: a.ID, Action: EventLogin, IP: c.IP, Details: "second_factor=totp"}); err != nil {
+		return LoginResult{}, errors.Join(err, s.RevokeSession(ctx, res.Session.ID))
+	}
 	return res, nil
 }
 
@@ -164,7 +177,10 @@ func (s *Service) recordFailure(ctx context.Context, staffID string) error {
 			return fmt.Errorf("record failed login: %w", err)
 		}
 		if locked == until {
-			tx.AfterCommit(func() { s.logger.Warn("staff account locked", "staff", staffID, "until", fromUnix(until)) })
+			tx.AfterCommit(func() {
+				s.logger.Warn("staff account locked", "staff", staffID, "until", fromUnix(until))
+				s.auditBestEffort(ctx, AuditEvent{Actor: staffID, Action: EventAccountLocked, Details: fmt.Sprintf("minutes=%d", int(LockDuration.Minutes()))})
+			})
 		}
 		return nil
 	})

@@ -108,6 +108,16 @@ func (s *Service) ConfirmTOTP(ctx context.Context, sess Session, code string, c 
 		return "", fmt.Errorf("confirm TOTP: %w", err)
 	}
 	s.logger.Info("staff second factor enabled", "staff", sess.StaffID)
+	err = s.audit(ctx, AuditEvent{Actor: sess.StaffID, Action: EventTOTPEnabled, IP: c.IP})
+	if err == nil && token != "" {
+		err = s.audit(ctx, AuditEvent{Actor: sess.StaffID, Action: EventLogin, IP: c.IP, Details: "second_factor=totp_enrolled"})
+	}
+	if err != nil {
+		if token != "" {
+			err = errors.Join(err, s.RevokeSession(ctx, sessionID(token)))
+		}
+		return "", err
+	}
 	return token, nil
 }
 
@@ -139,7 +149,7 @@ func (s *Service) DisableTOTP(ctx context.Context, staffID, password string) err
 	if err := s.ResetTOTP(ctx, staffID); err != nil {
 		return err
 	}
-	return nil
+	return s.audit(ctx, AuditEvent{Actor: staffID, Action: EventTOTPDisabled})
 }
 
 // ResetTOTP removes a staff member's second factor (a lost phone): if their role

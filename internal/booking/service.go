@@ -64,6 +64,10 @@ type Appointment struct {
 	Sequence      int
 	Channel       string
 	CreatedAt     time.Time
+	// Where the citizen is, for the agent's agenda (zero until it happens): first in the
+	// call's lobby, first admitted, and when the appointment ended (done or no-show).
+	LobbyAt, CallStartedAt, EndedAt time.Time
+	ChangedBy                       string // the staff member who last cancelled or moved it for the citizen
 }
 
 // Booked is a new appointment with the secrets that only its creator ever sees: the
@@ -538,16 +542,17 @@ func claimFirst(ctx context.Context, tx *store.Tx, candidates []string, blocks [
 
 const appointmentColumns = `id, theme_id, agent_id, COALESCE(interpreter_id, ''), starts_at, ends_at, status,
 	citizen_name, citizen_email, citizen_phone, citizen_niss, citizen_nif, language, time_zone, sign_language,
-	notes, sequence, channel, created_at`
+	notes, sequence, channel, created_at, lobby_at, call_started_at, ended_at, changed_by`
 
 func scanAppointment(row interface{ Scan(...any) error }, extra ...any) (Appointment, error) {
 	var a Appointment
-	var start, end, created int64
+	var start, end, created, lobby, called, ended int64
 	dest := []any{&a.ID, &a.ThemeID, &a.AgentID, &a.InterpreterID, &start, &end, &a.Status,
 		&a.Citizen.Name, &a.Citizen.Email, &a.Citizen.Phone, &a.Citizen.NISS, &a.Citizen.NIF, &a.Citizen.Language,
-		&a.TimeZone, &a.SignLanguage, &a.Notes, &a.Sequence, &a.Channel, &created}
+		&a.TimeZone, &a.SignLanguage, &a.Notes, &a.Sequence, &a.Channel, &created, &lobby, &called, &ended, &a.ChangedBy}
 	err := row.Scan(append(dest, extra...)...)
 	a.Start, a.End, a.CreatedAt = time.Unix(start, 0).UTC(), time.Unix(end, 0).UTC(), time.Unix(created, 0).UTC()
+	a.LobbyAt, a.CallStartedAt, a.EndedAt = fromUnix(lobby), fromUnix(called), fromUnix(ended)
 	return a, err
 }
 
@@ -569,7 +574,10 @@ func (s *Service) getWith(ctx context.Context, q store.Queryer, id, token, kind 
 	}
 	var hash string
 	a, err := scanAppointment(q.QueryRow(ctx, "SELECT "+appointmentColumns+", "+kind+" FROM appointments WHERE id = ?", id), &hash)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !secret.Matches(token, hash)) {
+	if err == nil && !secret.Matches(token, hash) && kind == JoinToken {
+		err = checkJoinLink(ctx, q, id, token)
+	}
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && kind == ManageToken && !secret.Matches(token, hash)) {
 		return Appointment{}, fmt.Errorf("appointment %q: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
@@ -580,21 +588,25 @@ func (s *Service) getWith(ctx context.Context, q store.Queryer, id, token, kind 
 
 // Cancel cancels a booked appointment that has not started, freeing its staff.
 func (s *Service) Cancel(ctx context.Context, id, token string) (Appointment, error) {
+	return s.cancel(ctx, id, actor{token: token})
+}
+
+func (s *Service) cancel(ctx context.Context, id string, who actor) (Appointment, error) {
 	var a Appointment
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		if a, err = s.lockChangeable(ctx, tx, id, token); err != nil {
+		if a, err = s.lockChangeable(ctx, tx, id, who); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM staff_bookings WHERE appointment_id = ?", id); err != nil {
 			return fmt.Errorf("free blocks: %w", err)
 		}
-		a.Status, a.Sequence = StatusCancelled, a.Sequence+1
-		if _, err = tx.Exec(ctx, "UPDATE appointments SET status = ?, sequence = ?, updated_at = ? WHERE id = ?",
-			a.Status, a.Sequence, s.now().Unix(), id); err != nil {
+		a.Status, a.Sequence, a.ChangedBy = StatusCancelled, a.Sequence+1, who.staffID
+		if _, err = tx.Exec(ctx, "UPDATE appointments SET status = ?, sequence = ?, updated_at = ?, changed_by = ? WHERE id = ?",
+			a.Status, a.Sequence, s.now().Unix(), a.ChangedBy, id); err != nil {
 			return err
 		}
-		return s.notify(ctx, tx, Change{Kind: ChangeCancelled, Appointment: a, ManageToken: token})
+		return s.notify(ctx, tx, Change{Kind: ChangeCancelled, Appointment: a, ManageToken: who.token})
 	})
 	if err != nil {
 		return Appointment{}, fmt.Errorf("cancel appointment %s: %w", id, err)
@@ -605,11 +617,15 @@ func (s *Service) Cancel(ctx context.Context, id, token string) (Appointment, er
 // Reschedule moves a booked appointment to a new start in one transaction: the new slot
 // is claimed and the old one freed together, so the citizen never ends up with neither.
 func (s *Service) Reschedule(ctx context.Context, id, token string, start time.Time) (Appointment, error) {
+	return s.reschedule(ctx, id, actor{token: token}, start)
+}
+
+func (s *Service) reschedule(ctx context.Context, id string, who actor, start time.Time) (Appointment, error) {
 	start = start.UTC()
 	var a Appointment
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		if a, err = s.lockChangeable(ctx, tx, id, token); err != nil {
+		if a, err = s.lockChangeable(ctx, tx, id, who); err != nil {
 			return err
 		}
 		th, err := directory.ThemeByID(ctx, tx, a.ThemeID)
@@ -630,13 +646,13 @@ func (s *Service) Reschedule(ctx context.Context, id, token string, start time.T
 			return err
 		}
 		a.AgentID, a.InterpreterID = agentID, interpreterID
-		a.Start, a.End, a.Sequence = start, start.Add(rules.Duration), a.Sequence+1
+		a.Start, a.End, a.Sequence, a.ChangedBy = start, start.Add(rules.Duration), a.Sequence+1, who.staffID
 		if _, err = tx.Exec(ctx, `UPDATE appointments SET agent_id = ?, interpreter_id = ?, starts_at = ?, ends_at = ?,
-			sequence = ?, updated_at = ? WHERE id = ?`,
-			a.AgentID, nullable(a.InterpreterID), a.Start.Unix(), a.End.Unix(), a.Sequence, s.now().Unix(), id); err != nil {
+			sequence = ?, updated_at = ?, changed_by = ? WHERE id = ?`,
+			a.AgentID, nullable(a.InterpreterID), a.Start.Unix(), a.End.Unix(), a.Sequence, s.now().Unix(), a.ChangedBy, id); err != nil {
 			return err
 		}
-		return s.notify(ctx, tx, Change{Kind: ChangeRescheduled, Appointment: a, ManageToken: token})
+		return s.notify(ctx, tx, Change{Kind: ChangeRescheduled, Appointment: a, ManageToken: who.token})
 	})
 	if err != nil {
 		return Appointment{}, fmt.Errorf("reschedule appointment %s: %w", id, err)
@@ -646,11 +662,17 @@ func (s *Service) Reschedule(ctx context.Context, id, token string, start time.T
 
 // lockChangeable reads the appointment for a change, taking its row lock first (on
 // PostgreSQL) so that a cancel and a reschedule of the same appointment run one at a time.
-func (s *Service) lockChangeable(ctx context.Context, tx *store.Tx, id, token string) (Appointment, error) {
+func (s *Service) lockChangeable(ctx context.Context, tx *store.Tx, id string, who actor) (Appointment, error) {
 	if _, err := tx.Exec(ctx, "UPDATE appointments SET updated_at = updated_at WHERE id = ?", id); err != nil {
 		return Appointment{}, fmt.Errorf("lock appointment: %w", err)
 	}
-	a, err := s.getWith(ctx, tx, id, token, ManageToken)
+	var a Appointment
+	var err error
+	if who.staffID != "" {
+		a, err = byID(ctx, tx, id)
+	} else {
+		a, err = s.getWith(ctx, tx, id, who.token, ManageToken)
+	}
 	if err != nil {
 		return Appointment{}, err
 	}

@@ -5,8 +5,15 @@
 // the end of the call.
 //
 // One room per appointment, its id the appointment's. Nothing of a call is written
-// anywhere: media goes through the SFU only, and the lobby and the chat live in the
-// room's memory until its last participant leaves.
+// anywhere and calls are never recorded: media goes through the SFU only, and the
+// lobby, the chat and the quality reports live in the room's memory until its last
+// participant leaves. (A test checks that this package writes no files.)
+//
+// Who joins: the citizen with the join link's cookie, the agent and the agency's
+// interpreter from their staff session, and an interpreter from outside the agency
+// with an invitation link the agent makes on the call page (a join token for the room,
+// in the link's fragment, valid until the lobby closes). Citizens and invited guests
+// wait in the lobby until a member of staff admits them.
 //
 // The WebSocket protocol (JSON text messages, every one with a "type"):
 //
@@ -15,8 +22,10 @@
 //	  offer     {sdp, sources: {mid: source}} admitted participants; the client offers first
 //	  answer    {sdp}                        to a server offer
 //	  candidate {candidate}                  RTCIceCandidateInit
-//	  admit     {participant}                staff: let a waiting citizen in
+//	  admit     {participant}                staff: let a waiting citizen or guest in
 //	  chat      {text}                       admitted participants
+//	  quality   {quality}                    admitted participants, every 2 s: what
+//	                                         their browser measures (see Quality)
 //	  leave     {}                           leave the call on purpose
 //	  end       {}                           staff: end the call for everyone
 //
@@ -29,6 +38,7 @@
 //	                                         was dropped: answer that offer, then offer again
 //	  event     {event}                      an sfu.Event ("tracks" maps mids to sources)
 //	  chat      {message}
+//	  quality   {from, quality}              staff only: another participant's report
 //	  ended | left | replaced {}             the connection then closes; do not reconnect
 //	  error     {code}
 //
@@ -44,6 +54,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"balcao/internal/booking"
@@ -91,6 +102,10 @@ type Server struct {
 	tokens *Tokens
 	clock  func() time.Time
 
+	presence atomic.Pointer[Presence] // see OnPresence
+
+	checks chan struct{} // places for connection tests (device check)
+
 	mu     sync.Mutex
 	rooms  map[string]*room
 	conns  map[*conn]struct{} // open WebSockets
@@ -114,15 +129,22 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return &Server{db: cfg.DB, svc: cfg.Booking, sfu: cfg.SFU, view: cfg.View, log: cfg.Logger, staff: cfg.Staff,
-		tokens: tokens, clock: cfg.Now, rooms: map[string]*room{}, conns: map[*conn]struct{}{}}, nil
+		tokens: tokens, clock: cfg.Now, rooms: map[string]*room{}, conns: map[*conn]struct{}{},
+		checks: make(chan struct{}, maxChecks)}, nil
 }
 
-// Routes lists the call's pages and its WebSocket.
+// Routes lists the call's pages, its WebSocket and the device check.
 func (s *Server) Routes(mux *http.ServeMux) {
 	handle := func(pattern string, h httpx.Handler) { mux.Handle(pattern, httpx.Serve(s.log, h, s.renderError)) }
 	handle("GET /join/{id}/call", s.citizenPage)
 	handle("GET /staff/call/{id}", s.agentPage)
+	handle("POST /staff/call/{id}/invite", s.invite)
+	handle("GET "+GuestPath, s.guestPage)
 	mux.HandleFunc("GET /call/ws", s.serveWS)
+	handle("GET "+CheckPath, s.checkPage)
+	mux.HandleFunc("GET "+CheckPath+"/ping", s.checkPing)
+	mux.HandleFunc("GET "+CheckPath+"/download", s.checkDownload)
+	mux.HandleFunc("POST "+CheckPath+"/upload", s.checkUpload)
 }
 
 // Wait waits until every room has stopped, after the HTTP server has shut down (its

@@ -34,6 +34,7 @@ type inMsg struct {
 	Candidate   *webrtc.ICECandidateInit `json:"candidate,omitempty"`
 	Participant string                   `json:"participant,omitempty"`
 	Text        string                   `json:"text,omitempty"`
+	Quality     *Quality                 `json:"quality,omitempty"`
 }
 
 // conn is one participant's WebSocket. Its reader goroutine owns the participant's
@@ -51,7 +52,8 @@ type conn struct {
 	killOnce sync.Once
 	admitted atomic.Bool // set by the room goroutine
 
-	part *sfu.Participant // reader goroutine only
+	part        *sfu.Participant // reader goroutine only
+	lastQuality time.Time        // reader goroutine only
 }
 
 // serveWS is GET /call/ws. The first message must be {"type":"hello","token":...}: the
@@ -144,6 +146,13 @@ func (c *conn) readLoop(ctx context.Context) {
 			c.room.post(func() { c.room.leave(c) })
 		case "end":
 			c.room.post(func() { c.room.end(c) })
+		case "quality":
+			if m.Quality == nil || time.Since(c.lastQuality) < minQualityInterval {
+				continue // at most one a second: the agent's panel needs no more
+			}
+			c.lastQuality = time.Now()
+			q := m.Quality.clean()
+			c.room.post(func() { c.room.quality(c, q) })
 		default:
 			c.send(outMsg{Type: "error", Code: "bad_message"})
 		}

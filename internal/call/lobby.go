@@ -41,6 +41,9 @@ type Member struct {
 	Name   string `json:"name"`
 	State  State  `json:"state"`
 	Online bool   `json:"online"`
+	// Staff: works for the agency (may admit and end); false for the citizen and for
+	// invited guests.
+	Staff bool `json:"staff"`
 }
 
 // ChatMessage is one line of the call's chat.
@@ -70,21 +73,33 @@ func (l *Lobby) find(id string) *Member {
 	return nil
 }
 
-// Arrive records a participant's connection and returns its state. Staff are admitted
-// at once; a citizen waits in the lobby unless already admitted (a reload or a
-// reconnection keeps the place). After the call has ended a citizen cannot come back
-// (ErrEnded) until a member of staff arrives again, which opens the call anew.
+// Arrive records a participant's connection and returns its state. Staff (agents and
+// the agency's interpreters) are admitted at once; a citizen waits in the lobby unless
+// already admitted (a reload or a reconnection keeps the place). After the call has
+// ended a citizen cannot come back (ErrEnded) until a member of staff arrives again,
+// which opens the call anew.
 func (l *Lobby) Arrive(id, role, name string) (State, error) {
+	return l.arrive(id, role, name, role == RoleAgent || role == RoleInterpreter)
+}
+
+// ArriveGuest records the connection of someone the agent invited with a link (an
+// interpreter from outside the agency): like a citizen, they wait to be admitted,
+// cannot admit or end, and cannot come back once the call has ended.
+func (l *Lobby) ArriveGuest(id, role, name string) (State, error) {
+	return l.arrive(id, role, name, false)
+}
+
+func (l *Lobby) arrive(id, role, name string, staff bool) (State, error) {
 	if l.ended {
-		if !isStaff(role) {
+		if !staff {
 			return "", ErrEnded
 		}
 		l.ended = false
 	}
 	m := l.find(id)
 	if m == nil {
-		m = &Member{ID: id, Role: role, State: StateLobby}
-		if isStaff(role) {
+		m = &Member{ID: id, Role: role, State: StateLobby, Staff: staff}
+		if staff {
 			m.State = StateAdmitted
 		}
 		l.members = append(l.members, m)
@@ -106,14 +121,15 @@ func (l *Lobby) Leave(id string) {
 	l.members = slices.DeleteFunc(l.members, func(m *Member) bool { return m.ID == id })
 }
 
-// Admit lets a waiting citizen into the call; only staff present in the call may.
+// Admit lets a waiting citizen or guest into the call; only staff present in the call
+// may.
 // Admitting someone already admitted does nothing.
 func (l *Lobby) Admit(by, id string) error {
 	if l.ended {
 		return ErrEnded
 	}
 	b := l.find(by)
-	if b == nil || !isStaff(b.Role) || !b.Online {
+	if b == nil || !b.Staff || !b.Online {
 		return ErrNotAllowed
 	}
 	m := l.find(id)
@@ -128,7 +144,7 @@ func (l *Lobby) Admit(by, id string) error {
 // forgotten.
 func (l *Lobby) End(by string) error {
 	b := l.find(by)
-	if b == nil || !isStaff(b.Role) {
+	if b == nil || !b.Staff {
 		return ErrNotAllowed
 	}
 	l.ended, l.members, l.chat = true, nil, nil

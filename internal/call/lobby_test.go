@@ -9,7 +9,7 @@ import (
 
 // step is one event of a lobby scenario and what it must give.
 type step struct {
-	do      string // arrive, depart, leave, admit, end, say
+	do      string // arrive, guest, depart, leave, admit, end, say
 	who     string // the participant acting
 	role    string // for arrive
 	target  string // for admit
@@ -69,6 +69,22 @@ func TestLobby(t *testing.T) {
 			{do: "arrive", who: "agent-1", role: RoleAgent, state: StateAdmitted},
 			{do: "arrive", who: "citizen", role: RoleCitizen, state: StateLobby, members: "agent-1:admitted:true citizen:lobby:true"},
 		}},
+		{name: "an invited guest waits, is admitted, and has no staff powers", steps: []step{
+			{do: "arrive", who: "agent-1", role: RoleAgent, state: StateAdmitted},
+			{do: "arrive", who: "citizen", role: RoleCitizen, state: StateLobby},
+			{do: "guest", who: "guest-1", role: RoleInterpreter, state: StateLobby,
+				members: "agent-1:admitted:true citizen:lobby:true guest-1:lobby:true"},
+			{do: "say", who: "guest-1", text: "olá", want: ErrNotAllowed},
+			{do: "admit", who: "guest-1", target: "citizen", want: ErrNotAllowed},
+			{do: "admit", who: "agent-1", target: "guest-1"},
+			{do: "admit", who: "guest-1", target: "citizen", want: ErrNotAllowed},
+			{do: "say", who: "guest-1", text: "bom dia"},
+			{do: "end", who: "guest-1", want: ErrNotAllowed},
+			{do: "depart", who: "guest-1"},
+			{do: "guest", who: "guest-1", role: RoleInterpreter, state: StateAdmitted},
+			{do: "end", who: "agent-1", members: "-"},
+			{do: "guest", who: "guest-1", role: RoleInterpreter, want: ErrEnded},
+		}},
 		{name: "an interpreter is staff", steps: []step{
 			{do: "arrive", who: "citizen", role: RoleCitizen, state: StateLobby},
 			{do: "arrive", who: "interpreter-9", role: RoleInterpreter, state: StateAdmitted},
@@ -83,6 +99,8 @@ func TestLobby(t *testing.T) {
 				switch s.do {
 				case "arrive":
 					state, err = l.Arrive(s.who, s.role, "name of "+s.who)
+				case "guest":
+					state, err = l.ArriveGuest(s.who, s.role, "name of "+s.who)
 				case "depart":
 					l.Depart(s.who)
 				case "leave":

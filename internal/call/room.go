@@ -73,16 +73,21 @@ func (r *room) arrive(c *conn) {
 		old.send(outMsg{Type: "replaced"})
 		old.closeAfterFlush()
 	}
-	state, err := r.lobby.Arrive(c.claims.Participant, c.claims.Role, c.claims.Name)
+	arrive := r.lobby.Arrive
+	if c.claims.Guest {
+		arrive = r.lobby.ArriveGuest
+	}
+	state, err := arrive(c.claims.Participant, c.claims.Role, c.claims.Name)
 	if err != nil {
 		c.send(outMsg{Type: "ended"})
 		c.closeAfterFlush()
 		return
 	}
 	r.conns[c.claims.Participant] = c
+	r.srv.observe(r.id, c.claims.Role, state)
 	c.admitted.Store(state == StateAdmitted)
-	w := outMsg{Type: "welcome", Self: &Member{ID: c.claims.Participant, Role: c.claims.Role, Name: c.claims.Name, State: state, Online: true},
-		Members: r.lobby.Members(), ICEServers: r.srv.sfu.ICEServers()}
+	self, _ := r.lobby.Member(c.claims.Participant)
+	w := outMsg{Type: "welcome", Self: &self, Members: r.lobby.Members(), ICEServers: r.srv.sfu.ICEServers()}
 	if state == StateAdmitted {
 		w.Chat = r.lobby.Chat()
 	}
@@ -120,6 +125,9 @@ func (r *room) admit(c *conn, id string) {
 		return
 	}
 	r.log.Info("participant admitted", "participant", id, "by", c.claims.Participant)
+	if m, ok := r.lobby.Member(id); ok {
+		r.srv.observe(r.id, m.Role, StateAdmitted)
+	}
 	if t := r.conns[id]; t != nil && !t.admitted.Load() {
 		t.admitted.Store(true)
 		t.send(outMsg{Type: "admitted", Chat: r.lobby.Chat()})
@@ -139,6 +147,20 @@ func (r *room) chat(c *conn, text string) {
 	out := outMsg{Type: "chat", Message: &msg}
 	for id, o := range r.conns {
 		if m, ok := r.lobby.Member(id); ok && m.State == StateAdmitted {
+			o.send(out)
+		}
+	}
+}
+
+// quality passes a participant's call quality on to the staff in the call, for the
+// agent's live panel.
+func (r *room) quality(c *conn, q Quality) {
+	if r.conns[c.claims.Participant] != c || !c.admitted.Load() {
+		return
+	}
+	out := outMsg{Type: "quality", From: c.claims.Participant, Quality: &q}
+	for id, o := range r.conns {
+		if m, ok := r.lobby.Member(id); ok && m.Staff && o != c {
 			o.send(out)
 		}
 	}
@@ -187,6 +209,8 @@ type outMsg struct {
 	Candidate  any           `json:"candidate,omitempty"`
 	Event      any           `json:"event,omitempty"`
 	Code       string        `json:"code,omitempty"`
+	From       string        `json:"from,omitempty"`
+	Quality    *Quality      `json:"quality,omitempty"`
 }
 
 // mailbox is an unbounded queue of functions for a room goroutine: posting never

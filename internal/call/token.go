@@ -37,7 +37,10 @@ type Claims struct {
 	Participant string `json:"p"`
 	Role        string `json:"o"`
 	Name        string `json:"n"`
-	Expires     int64  `json:"e"` // unix seconds
+	// Guest marks someone the agent invited with a link (an interpreter from outside
+	// the agency): they wait in the lobby like a citizen and have no staff powers.
+	Guest   bool  `json:"g,omitempty"`
+	Expires int64 `json:"e"` // unix seconds
 }
 
 // Tokens issues and verifies join tokens: base64url(JSON claims) "." base64url(HMAC-SHA256
@@ -62,8 +65,11 @@ func NewTokens(secret []byte, now func() time.Time) (*Tokens, error) {
 }
 
 // Issue signs claims valid for TokenTTL from now.
-func (t *Tokens) Issue(c Claims) (string, error) {
-	c.Expires = t.now().Add(TokenTTL).Unix()
+func (t *Tokens) Issue(c Claims) (string, error) { return t.IssueUntil(c, t.now().Add(TokenTTL)) }
+
+// IssueUntil signs claims valid until the given time.
+func (t *Tokens) IssueUntil(c Claims, until time.Time) (string, error) {
+	c.Expires = until.Unix()
 	body, err := json.Marshal(c)
 	if err != nil {
 		return "", fmt.Errorf("issue token: %w", err)
@@ -107,5 +113,6 @@ func validRole(r string) bool {
 	return r == RoleCitizen || r == RoleAgent || r == RoleInterpreter
 }
 
-// isStaff tells whether a role works for the agency.
-func isStaff(role string) bool { return role == RoleAgent || role == RoleInterpreter }
+// isStaff tells whether a participant works for the agency: an agent, or an
+// interpreter on the staff (an invited guest is not).
+func (c Claims) isStaff() bool { return !c.Guest && (c.Role == RoleAgent || c.Role == RoleInterpreter) }

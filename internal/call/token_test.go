@@ -64,6 +64,23 @@ func TestTokens(t *testing.T) {
 	if _, err := tokens.Verify(bad); !errors.Is(err, ErrBadToken) {
 		t.Errorf("unknown role: Verify = %v, want ErrBadToken", err)
 	}
+	// An invitation: a guest's claims, valid until a given time.
+	until := now.Add(90 * time.Minute)
+	inv, err := tokens.IssueUntil(Claims{Room: "appt-1", Participant: "guest-1", Role: RoleInterpreter, Guest: true}, until)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := tokens.Verify(inv); err != nil || !c.Guest || c.isStaff() || c.Expires != until.Unix() {
+		t.Errorf("invitation: claims %+v, %v; want a guest until %v", c, err, until)
+	}
+	now = until
+	if _, err := tokens.Verify(inv); !errors.Is(err, ErrExpiredToken) {
+		t.Errorf("invitation at its expiry: Verify = %v, want ErrExpiredToken", err)
+	}
+	now = until.Add(-90 * time.Minute)
+	if (Claims{Role: RoleInterpreter}).isStaff() != true || (Claims{Role: RoleCitizen}).isStaff() {
+		t.Error("isStaff: the agency's interpreter is staff, a citizen is not")
+	}
 	if _, err := NewTokens([]byte("short"), nil); err == nil {
 		t.Error("NewTokens accepted a 5-byte secret")
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"balcao/internal/audit"
 	"balcao/internal/booking"
 	"balcao/internal/calendar"
 	"balcao/internal/call"
@@ -98,7 +99,8 @@ func newServer(t *testing.T) *server {
 	mux := http.NewServeMux()
 	portal.New(db, svc, rd, logger, false).Routes(mux)
 	calls.Routes(mux)
-	srv := httptest.NewServer(httpx.Chain(mux, httpx.Observe(logger), httpx.SecureHeaders(false), httpx.Compress))
+	srv := httptest.NewServer(httpx.Chain(mux, httpx.Observe(logger), httpx.SecureHeaders(false), httpx.Compress,
+		audit.New(db, nil, logger).Middleware(nil)))
 	t.Cleanup(func() {
 		calls.Close()
 		srv.Close()
@@ -120,6 +122,8 @@ type msg struct {
 	Self    *call.Member
 	Members []call.Member
 	Message *call.ChatMessage
+	From    string
+	Quality *call.Quality
 }
 
 func (s *server) dial(t *testing.T, claims call.Claims) *client {

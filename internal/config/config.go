@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -26,6 +27,8 @@ type Config struct {
 	TLSCert    string
 	TLSKey     string
 	LogLevel   string
+
+	TrustedProxies []netip.Prefix // reverse proxies whose X-Forwarded-For is believed
 
 	SMTP      SMTP
 	SMS       SMS
@@ -113,6 +116,7 @@ func Parse(name string, args []string, getenv func(string) string, stderr io.Wri
 	fs.StringVar(&c.Media.TURNUser, "turn-user", env("BALCAO_TURN_USER", ""), "TURN user (BALCAO_TURN_USER)")
 	fs.StringVar(&c.Media.TURNPass, "turn-password", env("BALCAO_TURN_PASSWORD", ""), "TURN password (BALCAO_TURN_PASSWORD)")
 	fs.BoolVar(&c.Media.Loopback, "media-loopback", envBool("BALCAO_MEDIA_LOOPBACK"), "media over 127.0.0.1 only, for tests on one machine (BALCAO_MEDIA_LOOPBACK)")
+	proxies := fs.String("trusted-proxies", env("BALCAO_TRUSTED_PROXIES", ""), "reverse proxies in front of balcao, as addresses or CIDR ranges, comma-separated (BALCAO_TRUSTED_PROXIES)")
 	reminders := fs.String("reminders", env("BALCAO_REMINDERS", "24h,1h"), "when to remind before an appointment, e.g. 24h,1h; none for no reminders (BALCAO_REMINDERS)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -122,6 +126,17 @@ func Parse(name string, args []string, getenv func(string) string, stderr io.Wri
 		return Config{}, fmt.Errorf("reminders: %w", err)
 	}
 	c.Media.PublicIPs, c.Media.STUN, c.Media.TURN = list(*publicIPs), list(*stun), list(*turn)
+	for _, p := range list(*proxies) {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return Config{}, fmt.Errorf("trusted-proxies: %q is not an address or CIDR range", p)
+			}
+			prefix = netip.PrefixFrom(a, a.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix)
+	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
@@ -214,6 +229,11 @@ func parseDurations(s string) ([]time.Duration, error) {
 
 // TLS tells whether balcao serves HTTPS itself.
 func (c Config) TLS() bool { return c.TLSCert != "" }
+
+// HTTPS tells whether browsers reach balcao over HTTPS: served directly, or by a reverse
+// proxy in front of it whose public address (the base URL) is https. Cookies are then
+// Secure and HSTS is sent.
+func (c Config) HTTPS() bool { return c.TLS() || strings.HasPrefix(c.BaseURL, "https://") }
 
 // ParseStore reads only the settings that name the database (--data and --db, with
 // their BALCAO_* variables), for commands other than serve that open the same database;

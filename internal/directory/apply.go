@@ -2,7 +2,10 @@ package directory
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 
 	"balcao/internal/calendar"
 	"balcao/internal/store"
@@ -48,7 +51,7 @@ func Apply(ctx context.Context, db *store.DB, cfg Config) error {
 	return nil
 }
 
-func applyLocation(ctx context.Context, tx *store.Tx, l LocationConfig) error {
+func applyLocation(ctx context.Context, tx store.Queryer, l LocationConfig) error {
 	if _, err := tx.Exec(ctx, `INSERT INTO locations (id, name, region) VALUES (?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, region = excluded.region, active = TRUE`,
 		l.ID, l.Name, l.Region); err != nil {
@@ -103,37 +106,8 @@ func applyService(ctx context.Context, tx *store.Tx, position int, s ServiceConf
 }
 
 func applyStaff(ctx context.Context, tx *store.Tx, s StaffConfig) error {
-	role := s.Role
-	if role == "" {
-		role = RoleAgent
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO staff (id, name, email, location_id, role) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email,
-			location_id = excluded.location_id, role = excluded.role, active = TRUE`,
-		s.ID, s.Name, s.Email, s.Location, role); err != nil {
+	if err := saveStaff(ctx, tx, s); err != nil {
 		return err
-	}
-	for _, table := range []string{"staff_languages", "staff_themes", "staff_hours"} {
-		if _, err := tx.Exec(ctx, "DELETE FROM "+table+" WHERE staff_id = ?", s.ID); err != nil {
-			return err
-		}
-	}
-	for _, l := range s.Languages {
-		if _, err := tx.Exec(ctx, "INSERT INTO staff_languages (staff_id, language) VALUES (?, ?) ON CONFLICT DO NOTHING", s.ID, l); err != nil {
-			return err
-		}
-	}
-	for _, th := range s.Themes {
-		if _, err := tx.Exec(ctx, "INSERT INTO staff_themes (staff_id, theme_id) VALUES (?, ?) ON CONFLICT DO NOTHING", s.ID, th); err != nil {
-			return err
-		}
-	}
-	hours, _ := ParseWeekly(s.Hours)
-	for _, h := range hours {
-		if _, err := tx.Exec(ctx, `INSERT INTO staff_hours (staff_id, weekday, start_minute, end_minute)
-			VALUES (?, ?, ?, ?)`, s.ID, int(h.Weekday), h.StartMinute, h.EndMinute); err != nil {
-			return err
-		}
 	}
 	for _, a := range s.Absences {
 		from, to, _ := a.Span(calendar.Lisbon())
@@ -141,6 +115,54 @@ func applyStaff(ctx context.Context, tx *store.Tx, s StaffConfig) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO staff_absences (id, staff_id, starts_at, ends_at, reason) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET ends_at = excluded.ends_at, reason = excluded.reason`,
 			id, s.ID, from.Unix(), to.Unix(), a.Reason); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// saveStaff writes a staff member, their languages, themes and weekly hours (replacing
+// those they had), but not their absences.
+func saveStaff(ctx context.Context, q store.Queryer, s StaffConfig) error {
+	role := s.Role
+	if role == "" {
+		role = RoleAgent
+	}
+	if s.Email != "" {
+		var other string
+		err := q.QueryRow(ctx, "SELECT id FROM staff WHERE email <> '' AND lower(email) = lower(?) AND id <> ?", strings.TrimSpace(s.Email), s.ID).Scan(&other)
+		if err == nil {
+			return fmt.Errorf("%w (staff %s)", ErrEmailTaken, other)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+	}
+	if _, err := q.Exec(ctx, `INSERT INTO staff (id, name, email, location_id, role) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email,
+			location_id = excluded.location_id, role = excluded.role, active = TRUE`,
+		s.ID, s.Name, strings.TrimSpace(s.Email), s.Location, role); err != nil {
+		return err
+	}
+	for _, table := range []string{"staff_languages", "staff_themes", "staff_hours"} {
+		if _, err := q.Exec(ctx, "DELETE FROM "+table+" WHERE staff_id = ?", s.ID); err != nil {
+			return err
+		}
+	}
+	for _, l := range s.Languages {
+		if _, err := q.Exec(ctx, "INSERT INTO staff_languages (staff_id, language) VALUES (?, ?) ON CONFLICT DO NOTHING", s.ID, l); err != nil {
+			return err
+		}
+	}
+	for _, th := range s.Themes {
+		if _, err := q.Exec(ctx, "INSERT INTO staff_themes (staff_id, theme_id) VALUES (?, ?) ON CONFLICT DO NOTHING", s.ID, th); err != nil {
+			return err
+		}
+	}
+	hours, _ := ParseWeekly(s.Hours)
+	for _, h := range hours {
+		if _, err := q.Exec(ctx, `INSERT INTO staff_hours (staff_id, weekday, start_minute, end_minute)
+			VALUES (?, ?, ?, ?)`, s.ID, int(h.Weekday), h.StartMinute, h.EndMinute); err != nil {
 			return err
 		}
 	}

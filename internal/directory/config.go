@@ -194,11 +194,19 @@ func (cfg Config) Validate() error {
 		}
 	}
 	staff := map[string]bool{}
+	emails := map[string]string{} // lower-case e-mail -> the first staff id with it
 	for i, s := range cfg.Staff {
 		where := fmt.Sprintf("staff[%d]", i)
 		checkID(bad, where, s.ID, staff)
 		if strings.TrimSpace(s.Name) == "" {
 			bad("%s.name: required", where)
+		}
+		if email := strings.ToLower(strings.TrimSpace(s.Email)); email != "" {
+			if first, dup := emails[email]; dup {
+				bad("%s.email: the same e-mail as staff %q (staff sign in with it)", where, first)
+			} else {
+				emails[email] = s.ID
+			}
 		}
 		if !locations[s.Location] {
 			bad("%s.location: unknown location %q", where, s.Location)

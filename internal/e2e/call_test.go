@@ -4,171 +4,56 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
 	"balcao/internal/booking"
-	"balcao/internal/calendar"
-	"balcao/internal/call"
-	"balcao/internal/demo"
-	"balcao/internal/httpx"
-	"balcao/internal/i18n"
-	"balcao/internal/portal"
-	"balcao/internal/sfu"
-	"balcao/internal/store"
-	"balcao/internal/view"
-	"balcao/web"
+	"balcao/internal/call/calltest"
 )
 
-// callSite is the portal and the call pages on one mux, with the SFU on loopback and a
-// clock the test moves to the appointment's time. Staff are identified by a test-only
-// cookie until the staff login is wired in.
-type callSite struct {
-	URL string
-	db  *store.DB
-	svc *booking.Service
+// Browser call tests start a browser per participant (each uses a third of a core in a
+// call): they never run in parallel with each other.
 
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-const staffCookie = "test-staff"
-
-func (s *callSite) now() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return time.Now().Add(s.offset)
-}
-
-// setNow moves the site's clock to at.
-func (s *callSite) setNow(at time.Time) {
-	s.mu.Lock()
-	s.offset = time.Until(at)
-	s.mu.Unlock()
-}
-
-func newCallSite(t *testing.T) *callSite {
+// newCallSite serves the portal and the call pages, with the SFU on loopback and a
+// clock the test moves to the appointment's time (package calltest).
+func newCallSite(t *testing.T) *calltest.Site {
 	t.Helper()
-	ctx := t.Context()
-	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "balcao.db"))
+	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError}))
+	s, err := calltest.New(t.Context(), t.TempDir(), calltest.Options{Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := demo.LoadIfEmpty(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	catalog, err := i18n.Load(web.FS, "i18n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd, err := view.New(web.FS, catalog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &callSite{db: db}
-	s.svc = booking.NewService(db, s.now)
-	media, err := sfu.New(sfu.Config{Loopback: true}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret, err := call.LoadSecret(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	calls, err := call.New(call.Config{DB: db, Booking: s.svc, SFU: media, View: rd, Logger: logger, Secret: secret,
-		Staff: func(r *http.Request) (string, string, bool) {
-			c, err := r.Cookie(staffCookie)
-			if err != nil || c.Value == "" {
-				return "", "", false
-			}
-			return c.Value, "Rui Agente", true
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	portal.New(db, s.svc, rd, logger, false).Routes(mux)
-	calls.Routes(mux)
-	mux.Handle("GET /static/", rd.Assets())
-	mux.HandleFunc("GET /test/staff-login", func(w http.ResponseWriter, r *http.Request) {
-		http.SetCookie(w, &http.Cookie{Name: staffCookie, Value: r.URL.Query().Get("id"), Path: "/", HttpOnly: true})
-		http.Redirect(w, r, r.URL.Query().Get("next"), http.StatusSeeOther)
-	})
-	csrf := http.NewCrossOriginProtection()
-	srv := httptest.NewServer(httpx.Chain(mux, httpx.Observe(logger), httpx.SecureHeaders(false), httpx.Compress, csrf.Handler))
-	t.Cleanup(func() {
-		calls.Close()
-		srv.Close()
-		if err := media.Close(); err != nil {
-			t.Errorf("close SFU: %v", err)
-		}
-	})
-	s.URL = srv.URL
+	t.Cleanup(s.Close)
 	return s
 }
 
-// book books the first free time of the first theme and moves the clock to five
-// minutes before it, when the waiting room is open.
-func (s *callSite) book(t *testing.T) booking.Booked {
+func book(t *testing.T, s *calltest.Site) booking.Booked {
 	t.Helper()
-	ctx := t.Context()
-	var themeID string
-	if err := s.db.QueryRow(ctx, "SELECT id FROM themes WHERE active ORDER BY service_id, position LIMIT 1").Scan(&themeID); err != nil {
+	b, err := s.Book(t.Context())
+	if err != nil {
 		t.Fatal(err)
 	}
-	today := calendar.DateOf(s.now().In(s.svc.Location()))
-	slots, err := s.svc.Availability(ctx, themeID, today, today.AddDays(booking.MaxRangeDays-1), false)
-	if err != nil || len(slots) == 0 {
-		t.Fatalf("no free time for theme %s: %v", themeID, err)
-	}
-	b, err := s.svc.Book(ctx, booking.Request{ThemeID: themeID, Start: slots[0].Start,
-		Citizen: booking.Citizen{Name: "Ana Conceição", Email: "ana@example.com", Language: "pt-PT"}})
-	if err != nil {
-		t.Fatalf("book: %v", err)
-	}
-	s.setNow(b.Start.Add(-5 * time.Minute))
 	return b
 }
 
-// mediaFlags are what TESTING.md found a WebRTC call needs in headless Chromium: a
-// fake camera, microphone and screen, no permission prompts, loopback ICE candidates.
-var mediaFlags = []chromedp.ExecAllocatorOption{
-	chromedp.Flag("use-fake-ui-for-media-stream", true),
-	chromedp.Flag("use-fake-device-for-media-stream", true),
-	chromedp.Flag("allow-loopback-in-peer-connection", true),
-	chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-}
-
 // newCallTab starts a browser of its own (its own profile) for one participant.
-func newCallTab(t *testing.T, base string, limit time.Duration) *tab {
+func newCallTab(t *testing.T, base string, limit time.Duration, extra ...chromedp.ExecAllocatorOption) *tab {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browserPath))
-	opts = append(append(opts, browserFlags...), mediaFlags...)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil {
+	ctx, cancel, err := calltest.NewBrowser(context.Background(), browserPath, extra...)
+	if err != nil {
 		t.Fatalf("start a browser: %v", err)
 	}
-	err := chromedp.Do(ctx, chromedp.EmulateViewport(1024, 768),
+	t.Cleanup(cancel)
+	err = chromedp.Do(ctx, chromedp.EmulateViewport(1024, 768),
 		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			_, err := cdp.Call(ctx, tg, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
 				UserAgent: userAgent, AcceptLanguage: "pt-PT,pt;q=0.9,en;q=0.5"})
@@ -182,43 +67,29 @@ func newCallTab(t *testing.T, base string, limit time.Duration) *tab {
 	return &tab{t: t, ctx: tctx, base: base}
 }
 
-// trackStats is one remote track in a page: the call's "tracks" event joined with
-// RTCPeerConnection.getStats() by mid.
-type trackStats struct {
-	Mid         string `json:"mid"`
-	Participant string `json:"participant"`
-	Source      string `json:"source"`
-	Kind        string `json:"kind"`
-	Frames      int64  `json:"frames"`
-	Packets     int64  `json:"packets"`
-}
+type trackStats = calltest.TrackStats
 
-const readStats = `(async () => {
-	const c = window.balcaoCall;
-	if (!c || !c.pc) return [];
-	const byMid = {};
-	(await c.pc.getStats()).forEach((s) => {
-		if (s.type === 'inbound-rtp') byMid[s.mid] = { frames: s.framesDecoded || 0, packets: s.packetsReceived || 0 };
-	});
-	return c.tracks.map((t) => ({ mid: t.mid, participant: t.participantId, source: t.source, kind: t.kind,
-		frames: (byMid[t.mid] || {}).frames || 0, packets: (byMid[t.mid] || {}).packets || 0 }));
-})()`
-
-// waitMedia polls the page's stats until every source in want has media: decoded
-// frames for video, packets for audio. It returns the stats that satisfied it.
+// waitMedia polls the page's stats until want holds, and returns the stats that
+// satisfied it.
 func (b *tab) waitMedia(what string, limit time.Duration, want func([]trackStats) bool) []trackStats {
 	b.t.Helper()
 	deadline := time.Now().Add(limit)
 	var last []trackStats
 	for time.Now().Before(deadline) {
-		last = eval[[]trackStats](b, readStats)
+		last = eval[[]trackStats](b, calltest.ReadStats)
 		if want(last) {
 			return last
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 	b.fatalf("%s: no media after %s; stats %+v", what, limit, last)
 	return nil
+}
+
+// stats reads the page's remote tracks now.
+func (b *tab) stats() []trackStats {
+	b.t.Helper()
+	return eval[[]trackStats](b, calltest.ReadStats)
 }
 
 // flowing is the condition that a participant's audio and given video sources arrive.
@@ -237,6 +108,18 @@ func flowing(participant string, video ...string) func([]trackStats) bool {
 			}
 		}
 		return len(need) == 0
+	}
+}
+
+// all is the condition that every one of conds holds.
+func all(conds ...func([]trackStats) bool) func([]trackStats) bool {
+	return func(ts []trackStats) bool {
+		for _, c := range conds {
+			if !c(ts) {
+				return false
+			}
+		}
+		return true
 	}
 }
 
@@ -260,28 +143,25 @@ func (b *tab) click(sel string) {
 	b.do("click "+sel, chromedp.Click(chromedp.CSS(sel)))
 }
 
-// TestCallLobbyAdmitMediaScreenChatReload is a whole call in two browsers: the citizen
-// opens the join link and waits in the lobby; the agent admits them; audio and video
-// flow both ways through the SFU; the citizen shares the screen and chats; the
-// citizen's page reloads mid-call and media flows again.
-func TestCallLobbyAdmitMediaScreenChatReload(t *testing.T) {
-	needBrowser(t)
-	s := newCallSite(t)
-	b := s.book(t)
+// callText is the pt-PT catalogue with the call's messages.
+func callText(t *testing.T) map[string]string {
 	pt := catalogue(t, "pt-PT")
-	callText := catalogue(t, "call.pt-PT")
-	for k, v := range callText {
+	for k, v := range catalogue(t, "call.pt-PT") {
 		pt[k] = v
 	}
+	return pt
+}
+
+// axeAuditor returns a function that runs axe-core on a tab's page, or does nothing
+// when axe-core is not installed (outside CI).
+func axeAuditor(t *testing.T) func(b *tab, name string) {
 	axe := ""
 	if js, err := os.ReadFile(filepath.Join(repoRoot(t), "node_modules", "axe-core", "axe.min.js")); err == nil {
 		axe = string(js)
 	} else if inCI() {
 		t.Fatalf("axe-core is missing in CI: %v", err)
 	}
-	citizen := newCallTab(t, s.URL, 90*time.Second)
-	agent := newCallTab(t, s.URL, 90*time.Second)
-	audit := func(b *tab, name string) {
+	return func(b *tab, name string) {
 		if axe == "" {
 			return
 		}
@@ -293,13 +173,52 @@ func TestCallLobbyAdmitMediaScreenChatReload(t *testing.T) {
 			b.t.Errorf("%s: %s [%s] %s\n    first: %s\n    %s", name, v.ID, v.Impact, v.Help, v.HTML, v.Why)
 		}
 	}
+}
+
+// cardColour reads, in a page, the colour of the identification card's badge in the
+// video it receives from the agent: the card is drawn into the agent's outgoing video
+// (call-card.js), so the citizen's decoded frames carry it. The geometry is call-card.js's.
+const cardColour = `(() => {
+	const fig = [...document.querySelectorAll('#remote figure')].find((f) =>
+		(f.dataset.participant || '').startsWith('agent') && f.dataset.source === 'camera');
+	const v = fig && fig.querySelector('video');
+	if (!v || !v.videoWidth) return [];
+	const w = v.videoWidth, h = v.videoHeight;
+	const c = document.createElement('canvas');
+	c.width = w; c.height = h;
+	const ctx = c.getContext('2d');
+	ctx.drawImage(v, 0, 0, w, h);
+	const ch = Math.round(h * 0.2), pad = Math.round(ch * 0.12), badge = ch - 2 * pad;
+	const x = Math.round(w * 0.025) + pad + Math.round(badge * 0.2), y = h - ch - Math.round(h * 0.035) + pad + Math.round(badge * 0.2);
+	const d = ctx.getImageData(x, y, 4, 4).data;
+	const avg = [0, 0, 0];
+	for (let i = 0; i < d.length; i += 4) for (let k = 0; k < 3; k++) avg[k] += d[i + k] / 16;
+	return avg.map(Math.round);
+})()`
+
+// TestCallLobbyAdmitMediaScreenChatReload is a whole call in two browsers: the citizen
+// opens the join link and waits in the lobby; the agent admits them; audio and video
+// flow both ways through the SFU, the agent's video carrying the identification card
+// and the agent's page showing both sides' call quality as text; the citizen shares
+// the screen and chats; the citizen's page reloads mid-call and media flows again.
+func TestCallLobbyAdmitMediaScreenChatReload(t *testing.T) {
+	needBrowser(t)
+	s := newCallSite(t)
+	b := book(t, s)
+	pt := callText(t)
+	audit := axeAuditor(t)
+	citizen := newCallTab(t, s.URL, 90*time.Second)
+	agent := newCallTab(t, s.URL, 90*time.Second)
 
 	// The citizen opens the join link and enters the waiting room.
-	if st := citizen.navigate("/join/" + b.ID + "?t=" + url.QueryEscape(b.JoinToken)); st != 200 {
+	if st := citizen.navigate(calltest.JoinPath(b)); st != 200 {
 		citizen.fatalf("the join link answered %d", st)
 	}
 	if pp := citizen.attr("#enter-call", "href"); pp != "/join/"+b.ID+"/call" {
 		citizen.fatalf("the join page links to %q, want the call", pp)
+	}
+	if pp := citizen.attr("#device-check", "href"); !strings.HasPrefix(pp, "/call/check?back=") {
+		citizen.fatalf("the join page links to the device check at %q", pp)
 	}
 	resp := citizen.tap("#enter-call")
 	if pol, _ := resp.Headers["Permissions-Policy"].(string); !strings.Contains(pol, "camera=(self)") ||
@@ -307,14 +226,17 @@ func TestCallLobbyAdmitMediaScreenChatReload(t *testing.T) {
 		citizen.fatalf("the call page's Permissions-Policy is %q: it must grant camera, microphone, display-capture", pol)
 	}
 	citizen.waitText("#call-status", pt["call.status.lobby_alone"], 10*time.Second)
-	citizen.mustContain("lobby", pt["call.lobby.wait"], pt["call.not_recorded"])
+	citizen.mustContain("lobby", pt["call.lobby.wait"], pt["call.not_recorded"], pt["call.lobby.check"])
 	if eval[bool](citizen, `window.balcaoCall.pc !== null`) {
 		citizen.fatalf("the citizen has a PeerConnection while in the lobby")
 	}
+	// The camera may be turned on while waiting: only the citizen sees it.
+	citizen.click("#prepare")
+	citizen.waitText("#lobby-media", pt["call.lobby.ready"], 10*time.Second)
 	audit(citizen, "citizen lobby")
 
 	// The agent arrives and sees the citizen waiting; the citizen sees the agent is here.
-	agent.navigate("/test/staff-login?id=" + url.QueryEscape(b.AgentID) + "&next=" + url.QueryEscape("/staff/call/"+b.ID))
+	agent.navigate(calltest.AgentPath(b))
 	agent.waitText("#call-status", fmt.Sprintf(pt["call.status.waiting"], "Ana Conceição"), 10*time.Second)
 	citizen.waitText("#call-status", pt["call.status.lobby_staff"], 10*time.Second)
 	audit(agent, "agent with a citizen waiting")
@@ -325,6 +247,26 @@ func TestCallLobbyAdmitMediaScreenChatReload(t *testing.T) {
 	t.Logf("agent: first decoded frame of the citizen %s after Admit", time.Since(admitted).Round(time.Millisecond))
 	citizen.waitMedia("citizen receives the agent", 20*time.Second, flowing("agent", "camera"))
 	t.Logf("citizen: media of the agent %s after Admit", time.Since(admitted).Round(time.Millisecond))
+	citizen.mustContain("in the call", pt["call.not_recorded"])
+
+	// The agent's video carries the card: its badge is in the frames the citizen decodes.
+	deadline := time.Now().Add(10 * time.Second)
+	var rgb []int
+	for {
+		rgb = eval[[]int](citizen, cardColour)
+		if len(rgb) == 3 && abs(rgb[0]-11) < 45 && abs(rgb[1]-92) < 45 && abs(rgb[2]-173) < 45 {
+			break
+		}
+		if time.Now().After(deadline) {
+			citizen.fatalf("the agent's video has no identification card: the badge's place is %v, want about [11 92 173]", rgb)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	// Call quality for both sides, as text, on the agent's page.
+	agent.waitText("#quality-rows tr[data-participant=citizen]", " ms", 10*time.Second)
+	agent.waitText("#quality-rows tr[data-participant=self]", " ms", 10*time.Second)
+	t.Logf("agent's quality panel: %q", agent.text("#quality-rows"))
 	audit(citizen, "citizen in the call")
 	audit(agent, "agent in the call")
 
@@ -366,4 +308,171 @@ func TestCallLobbyAdmitMediaScreenChatReload(t *testing.T) {
 	agent.click("#end")
 	citizen.waitText("#call-status", pt["call.status.ended"], 10*time.Second)
 	agent.waitText("#call-status", pt["call.status.ended"], 10*time.Second)
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// TestCallInterpreter: the agent makes an invitation link on the call page; an
+// interpreter opens it in a third browser, waits in the lobby, is admitted, and
+// receives decoded video from both the citizen and the agent, who both receive the
+// interpreter; each page lays out the three videos.
+func TestCallInterpreter(t *testing.T) {
+	needBrowser(t)
+	s := newCallSite(t)
+	b := book(t, s)
+	pt := callText(t)
+	audit := axeAuditor(t)
+	citizen := newCallTab(t, s.URL, 90*time.Second)
+	agent := newCallTab(t, s.URL, 90*time.Second)
+	interpreter := newCallTab(t, s.URL, 90*time.Second)
+
+	citizen.navigate(calltest.JoinPath(b))
+	citizen.tap("#enter-call")
+	agent.navigate(calltest.AgentPath(b))
+	agent.waitText("#call-status", fmt.Sprintf(pt["call.status.waiting"], "Ana Conceição"), 10*time.Second)
+	agent.click("button.admit")
+	agent.waitMedia("agent receives the citizen", 20*time.Second, flowing("citizen", "camera"))
+
+	// The agent makes a link for the interpreter.
+	agent.do("name the interpreter", chromedp.SendKeys(chromedp.CSS("#invite-name"), "Marta Sousa"+kb.Enter))
+	agent.waitText("#invite-expires", strings.SplitN(pt["call.invite.made"], "%s", 2)[0], 10*time.Second)
+	link := eval[string](agent, `document.getElementById('invite-link').value`)
+	if !strings.HasPrefix(link, s.URL+"/call/guest#") {
+		agent.fatalf("the invitation link is %q", link)
+	}
+	if f := agent.focused(); f != "invite-link" {
+		agent.fatalf("after making the link the focus is on %q, want the link to copy", f)
+	}
+	audit(agent, "agent with an invitation link")
+
+	// The interpreter opens it and waits in the lobby until the agent admits them.
+	interpreter.navigate(strings.TrimPrefix(link, s.URL))
+	interpreter.waitText("#call-status", pt["call.status.lobby_staff"], 10*time.Second)
+	audit(interpreter, "interpreter lobby")
+	agent.waitText("#waiting", "Marta Sousa", 10*time.Second)
+	agent.click("button.admit")
+
+	guest := func(ts []trackStats) bool { return flowing("guest-", "camera")(ts) }
+	got := interpreter.waitMedia("interpreter receives both", 20*time.Second,
+		all(flowing("citizen", "camera"), flowing("agent", "camera")))
+	videos := 0
+	for _, s := range got {
+		if s.Kind == "video" {
+			videos++
+			if s.Frames == 0 {
+				interpreter.fatalf("the interpreter decodes nothing from %s's %s", s.Participant, s.Source)
+			}
+		}
+	}
+	if videos != 2 {
+		interpreter.fatalf("the interpreter receives %d videos, want 2: %+v", videos, got)
+	}
+	citizen.waitMedia("citizen receives agent and interpreter", 20*time.Second, all(flowing("agent", "camera"), guest))
+	agent.waitMedia("agent receives citizen and interpreter", 20*time.Second, all(flowing("citizen", "camera"), guest))
+	for _, p := range []*tab{citizen, agent, interpreter} {
+		if n := eval[int](p, `document.querySelectorAll('#remote figure video').length + document.querySelectorAll('#local-video').length`); n != 3 {
+			p.fatalf("the page shows %d videos, want 3", n)
+		}
+	}
+	interpreter.waitText("#remote", "Ana Conceição", 5*time.Second)
+	citizen.waitText("#remote", "Marta Sousa", 5*time.Second)
+	audit(interpreter, "interpreter in the call")
+
+	// The interpreter has no staff powers, and the call's end sends them away too.
+	if eval[bool](interpreter, `!!document.getElementById('end')`) {
+		interpreter.fatalf("the interpreter's page can end the call")
+	}
+	agent.click("#end")
+	interpreter.waitText("#call-status", pt["call.status.ended"], 10*time.Second)
+	citizen.waitText("#call-status", pt["call.status.ended"], 10*time.Second)
+}
+
+// TestDeviceCheck runs the device check with the keyboard alone, in Portuguese and in
+// English: browser support, camera preview and microphone level, the test tone (made
+// in the page), and the round trip and throughput to the server, each result as text;
+// axe-core finds nothing before or after.
+func TestDeviceCheck(t *testing.T) {
+	needBrowser(t)
+	s := newCallSite(t)
+	audit := axeAuditor(t)
+	b := newCallTab(t, s.URL, 60*time.Second)
+	for _, lang := range []string{"pt-PT", "en"} {
+		text := catalogue(t, "call."+lang)
+		b.navigate("/lang?to=" + lang + "&next=" + "/call/check%3Fback%3D/join/x/call")
+		if p := b.path(); p != "/call/check?back=/join/x/call" {
+			b.fatalf("the language switch led to %s", p)
+		}
+		if got := eval[string](b, `document.documentElement.lang`); got != lang {
+			b.fatalf("the page's lang is %q, want %q", got, lang)
+		}
+		b.mustContain("advice", text["check.need.phone_browser"], text["check.noise.headset"], text["check.how.install"])
+		b.waitText("#support-result", text["check.support.all"], 5*time.Second)
+		audit(b, "device check ("+lang+")")
+
+		b.tabTo("test-camera", 12)
+		b.press(kb.Enter)
+		b.waitText("#camera-result", text["check.camera.ok"], 10*time.Second)
+		b.waitText("#mic-result", text["check.mic.ok"], 10*time.Second)
+		if w := eval[int](b, `document.getElementById('camera-preview').videoWidth`); w == 0 {
+			b.fatalf("the camera preview shows nothing")
+		}
+		b.tabTo("test-speaker", 5)
+		b.press(kb.Enter)
+		b.waitText("#speaker-result", text["check.speaker.done"], 10*time.Second)
+		b.tabTo("test-net", 5)
+		b.press(kb.Enter)
+		b.waitText("#net-verdict", text["check.net.good"], 20*time.Second)
+		t.Logf("%s: %s", lang, b.text("#net-result"))
+		audit(b, "device check with results ("+lang+")")
+	}
+}
+
+// callPageBudget is what the citizen's call page may cost on a metered phone: the page
+// and every script, style and icon it loads, compressed, headers included.
+const callPageBudget = 60_000
+
+// TestCallPageWeight loads the citizen's call page (the lobby) with a cold cache and
+// adds up the compressed bytes of every response.
+func TestCallPageWeight(t *testing.T) {
+	needBrowser(t)
+	s := newCallSite(t)
+	b := book(t, s)
+	c := newCallTab(t, s.URL, 30*time.Second)
+	c.navigate(calltest.JoinPath(b)) // sets the join cookie
+	c.do("start cold", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, network.ClearBrowserCache, cdp.Empty{})
+		return err
+	}))
+	w := &wireLog{byID: map[network.RequestID]*response{}}
+	if err := chromedp.Listen(c.ctx, w.handle); err != nil {
+		t.Fatalf("listen to the network: %v", err)
+	}
+	c.navigate("/join/" + b.ID + "/call")
+	c.waitText("#call-status", callText(t)["call.status.lobby_alone"], 10*time.Second)
+	rs, err := w.settled(c.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total float64
+	var lines []string
+	for _, r := range rs {
+		if r.cached {
+			t.Errorf("%s came from the cache: the test is not cold", r.url)
+		}
+		if r.failed != "" {
+			t.Errorf("%s failed: %s", r.url, r.failed)
+		}
+		total += r.bytes
+		lines = append(lines, fmt.Sprintf("  %6.0f B  %3d %s %s", r.bytes, r.status, strings.TrimPrefix(r.url, s.URL), r.encoding))
+	}
+	t.Logf("the citizen's call page, cold cache (compressed bytes on the wire, headers included):\n%s\n  %6.0f B  in all, %d requests",
+		strings.Join(lines, "\n"), total, len(rs))
+	if total >= callPageBudget {
+		t.Errorf("the call page costs %.0f bytes, over the budget of %d", total, callPageBudget)
+	}
 }

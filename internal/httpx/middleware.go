@@ -100,48 +100,98 @@ func SecureHeaders(tls bool) Middleware {
 
 var gzipPool = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression); return w }}
 
+// minGzip is the smallest answer worth compressing: below about one packet, gzip saves no
+// round trip and costs a compressor's set-up.
+const minGzip = 1400
+
+// gzipWriter holds back the start of a compressible answer until it is clear whether it
+// is big enough to compress.
 type gzipWriter struct {
 	http.ResponseWriter
-	gz      *gzip.Writer
-	decided bool
-	on      bool
-}
-
-func (w *gzipWriter) decide() {
-	if w.decided {
-		return
-	}
-	w.decided = true
-	h := w.Header()
-	ct := h.Get("Content-Type")
-	if h.Get("Content-Encoding") != "" || !(strings.HasPrefix(ct, "text/") || strings.Contains(ct, "json") || strings.Contains(ct, "javascript")) {
-		return
-	}
-	w.on = true
-	h.Set("Content-Encoding", "gzip")
-	h.Del("Content-Length")
-	w.gz = gzipPool.Get().(*gzip.Writer)
-	w.gz.Reset(w.ResponseWriter)
+	status      int
+	compresible bool
+	decided     bool
+	buf         []byte
+	gz          *gzip.Writer
 }
 
 func (w *gzipWriter) WriteHeader(status int) {
-	if status != http.StatusNoContent && status != http.StatusNotModified {
-		w.decide()
+	if w.status != 0 {
+		return
 	}
-	w.ResponseWriter.WriteHeader(status)
+	w.status = status
+	ct := w.Header().Get("Content-Type")
+	w.compresible = status != http.StatusNoContent && status != http.StatusNotModified && w.Header().Get("Content-Encoding") == "" &&
+		(strings.HasPrefix(ct, "text/") || strings.Contains(ct, "json") || strings.Contains(ct, "javascript"))
+	if !w.compresible {
+		w.decided = true
+		w.ResponseWriter.WriteHeader(status)
+	}
 }
 
 func (w *gzipWriter) Write(b []byte) (int, error) {
-	w.decide()
-	if w.on {
-		return w.gz.Write(b)
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
 	}
-	return w.ResponseWriter.Write(b)
+	if w.decided {
+		if w.gz != nil {
+			return w.gz.Write(b)
+		}
+		return w.ResponseWriter.Write(b)
+	}
+	w.buf = append(w.buf, b...)
+	if len(w.buf) >= minGzip {
+		w.startGzip()
+	}
+	return len(b), nil
+}
+
+func (w *gzipWriter) startGzip() {
+	w.decided = true
+	h := w.Header()
+	h.Set("Content-Encoding", "gzip")
+	h.Del("Content-Length")
+	w.ResponseWriter.WriteHeader(w.status)
+	w.gz = gzipPool.Get().(*gzip.Writer)
+	w.gz.Reset(w.ResponseWriter)
+	w.gz.Write(w.buf)
+	w.buf = nil
+}
+
+// finish sends what was held back, as it is when it stayed small.
+func (w *gzipWriter) finish() {
+	switch {
+	case w.gz != nil:
+		w.gz.Close()
+		gzipPool.Put(w.gz)
+	case !w.decided && w.status != 0:
+		w.ResponseWriter.WriteHeader(w.status)
+		w.ResponseWriter.Write(w.buf)
+	}
+}
+
+// Flush sends what is held back, compressed or not, for answers that stream.
+func (w *gzipWriter) Flush() {
+	if !w.decided && w.status != 0 {
+		if len(w.buf) > 0 {
+			w.startGzip()
+		} else {
+			w.decided = true
+			w.ResponseWriter.WriteHeader(w.status)
+		}
+	}
+	if w.gz != nil {
+		w.gz.Flush()
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 func (w *gzipWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// Compress gzips text answers for clients that accept it: citizens on 3G pay per byte.
+// Compress gzips text answers of some size for clients that accept it: citizens on 3G pay
+// per byte.
 func Compress(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Accept-Encoding")
@@ -150,12 +200,7 @@ func Compress(next http.Handler) http.Handler {
 			return
 		}
 		gw := &gzipWriter{ResponseWriter: w}
-		defer func() {
-			if gw.on {
-				gw.gz.Close()
-				gzipPool.Put(gw.gz)
-			}
-		}()
+		defer gw.finish()
 		next.ServeHTTP(gw, r)
 	})
 }

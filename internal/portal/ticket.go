@@ -37,8 +37,9 @@ func (p *Portal) queueRoutes(handle func(string, httpx.Handler)) {
 	handle("POST /ticket/{id}/leave", p.leaveQueue)
 }
 
-// ticketCookie holds a ticket's token once its link was opened, on its own pages.
-const ticketCookie = "tk"
+// TicketCookie holds a ticket's token once its link was opened, on its own pages (path
+// /ticket/{id}), the ticket's call page included (package console).
+const TicketCookie = "tk"
 
 type queueItem struct {
 	ServiceID, Name, Description string
@@ -115,7 +116,7 @@ func (p *Portal) takeTicket(w http.ResponseWriter, r *http.Request) error {
 	var full *queue.FullError
 	switch {
 	case err == nil:
-		setTokenCookie(w, ticketCookie, "/ticket/"+t.ID, t.Token, p.secure)
+		setTokenCookie(w, TicketCookie, "/ticket/"+t.ID, t.Token, p.secure)
 		http.Redirect(w, r, "/ticket/"+t.ID, http.StatusSeeOther)
 		return nil
 	case errors.As(err, &invalid), errors.As(err, &closed), errors.As(err, &full):
@@ -148,11 +149,11 @@ func (p *Portal) ticketFor(w http.ResponseWriter, r *http.Request) (t queue.Tick
 		if _, err := p.queue.Get(r.Context(), id, tok); err != nil {
 			return t, "", false, serviceError(err)
 		}
-		setTokenCookie(w, ticketCookie, "/ticket/"+id, tok, p.secure)
+		setTokenCookie(w, TicketCookie, "/ticket/"+id, tok, p.secure)
 		http.Redirect(w, r, r.URL.Path, http.StatusSeeOther)
 		return t, "", true, nil
 	}
-	c, err := r.Cookie(ticketCookie)
+	c, err := r.Cookie(TicketCookie)
 	if err != nil {
 		return t, "", false, httpx.Errorf(http.StatusNotFound, "not_found", "error.link_expired", err)
 	}

@@ -169,6 +169,12 @@ func (ft *forwardTrack) readLoop() {
 		}
 		ft.packets.Add(1)
 		ft.bytes.Add(uint64(n))
+		if seq.started && ft.kind == webrtc.RTPCodecTypeVideo && outage(seq.highest, pkt.SequenceNumber) {
+			// The publisher is back after an outage: its receivers lost frames
+			// that the next ones refer to. Ask for a keyframe at once, before
+			// the receivers notice, so that the picture comes back sooner.
+			ft.requestKeyframe(true)
+		}
 		if lost, ok := seq.update(pkt.SequenceNumber); ok {
 			ft.lost.Store(lost)
 		}
@@ -232,8 +238,19 @@ func drainReceiverRTCP(r *webrtc.RTPReceiver) {
 	}
 }
 
+// outageGap is the smallest jump in a video track's sequence numbers taken for an
+// outage: a burst of random loss is never this long.
+const outageGap = 48
+
+// outage tells whether a packet numbered seq, when the highest so far is highest,
+// means that the packets in between were lost to an outage.
+func outage(highest, seq uint16) bool {
+	return int16(seq-highest) > outageGap
+}
+
 // seqTracker counts lost packets from RTP sequence numbers (RFC 3550 A.3).
 type seqTracker struct {
+	highest  uint16 // the highest sequence number seen (wrapping)
 	started  bool
 	base     uint32 // extended sequence number of the first packet
 	max      uint32 // highest extended sequence number
@@ -241,6 +258,9 @@ type seqTracker struct {
 }
 
 func (s *seqTracker) update(seq uint16) (lost int64, ok bool) {
+	if !s.started || int16(seq-s.highest) > 0 {
+		s.highest = seq
+	}
 	if !s.started {
 		s.started, s.base, s.max = true, uint32(seq), uint32(seq)
 		s.received = 1
@@ -264,6 +284,10 @@ func (s *seqTracker) update(seq uint16) (lost int64, ok bool) {
 	return lost, s.received%16 == 0
 }
 
+// subscriberSilence is how long a subscriber's RTCP may pause before its return is
+// taken for the end of an outage.
+const subscriberSilence = 2500 * time.Millisecond
+
 // subscription is one forwarded track in one subscriber's PeerConnection.
 type subscription struct {
 	track  *forwardTrack
@@ -283,11 +307,19 @@ type subscription struct {
 // publisher, and keeps loss, RTT and REMB for the stats and the room.
 func (s *subscription) rtcpLoop() {
 	buf := make([]byte, 1500)
+	last := time.Now()
 	for {
 		n, _, err := s.sender.Read(buf)
 		if err != nil {
 			return
 		}
+		now := time.Now()
+		if now.Sub(last) > subscriberSilence {
+			// The subscriber is back after an outage (browsers report on video
+			// every second): what it missed cannot be repaired, a keyframe can.
+			s.track.requestKeyframe(true)
+		}
+		last = now
 		pkts, err := rtcp.Unmarshal(buf[:n])
 		if err != nil {
 			continue

@@ -344,7 +344,8 @@ func (p *Participant) hasTrackID(id string) bool {
 }
 
 // stateChanged reacts to the PeerConnection's state: once connected (DTLS
-// up), every video track forwarded to p needs a keyframe to start decoding.
+// up, or ICE back after an outage), every video track forwarded to p, and
+// every one p publishes, needs a keyframe to start decoding again.
 func (p *Participant) stateChanged(state webrtc.PeerConnectionState) {
 	if p.left {
 		return
@@ -355,6 +356,11 @@ func (p *Participant) stateChanged(state webrtc.PeerConnectionState) {
 	case webrtc.PeerConnectionStateConnected:
 		for _, s := range p.subs {
 			s.track.requestKeyframe(true)
+		}
+		// Back after an outage: what p sent meanwhile is lost, and its receivers
+		// need a keyframe too.
+		for _, ft := range p.published {
+			ft.requestKeyframe(true)
 		}
 	case webrtc.PeerConnectionStateClosed:
 		p.room.remove(p, true)

@@ -242,10 +242,14 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 // send REMB; the room forwards the lowest estimate (capped by the profiles)
 // to each publisher as REMB. See [Room] for that loop.
 func registerInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, lf logging.LoggerFactory) error {
+	// Before the NACK interceptors, so that they read and write through it.
+	ir.Add(nackFilterFactory{})
 	// 256 packets is 2-3 s of video: plenty for a NACK to come back, and a
-	// quarter of the default's memory per forwarded video stream.
+	// quarter of the default's memory per forwarded video stream. A missing
+	// packet is asked for at most 5 times, and never one lost in an outage
+	// (see nackFilter).
 	err := webrtc.ConfigureNackWithOptions(m, ir,
-		[]nack.GeneratorOption{nack.WithGeneratorLoggerFactory(lf)},
+		[]nack.GeneratorOption{nack.WithGeneratorLoggerFactory(lf), nack.GeneratorSize(256), nack.GeneratorMaxNacksPerPacket(5)},
 		nack.ResponderSize(256), nack.WithResponderLoggerFactory(lf))
 	if err != nil {
 		return fmt.Errorf("configure NACK: %w", err)

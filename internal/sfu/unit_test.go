@@ -83,6 +83,32 @@ func TestSeqTrackerLoss(t *testing.T) {
 	}
 }
 
+func TestOutage(t *testing.T) {
+	tests := []struct {
+		name string
+		seqs []uint16
+		want []bool // outage at each packet after the first
+	}{
+		{"in order", []uint16{1, 2, 3}, []bool{false, false}},
+		{"random loss", []uint16{1, 2, 20, 21}, []bool{false, false, false}},
+		{"an outage", []uint16{1, 2, 200, 201}, []bool{false, true, false}},
+		{"across the wrap", []uint16{65530, 100}, []bool{true}},
+		{"a late retransmission is no outage", []uint16{500, 501, 300, 502}, []bool{false, false, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s seqTracker
+			s.update(tt.seqs[0])
+			for i, q := range tt.seqs[1:] {
+				if got := outage(s.highest, q); got != tt.want[i] {
+					t.Errorf("packet %d (%d after highest %d): outage = %v, want %v", i+1, q, s.highest, got, tt.want[i])
+				}
+				s.update(q)
+			}
+		})
+	}
+}
+
 func TestRoundTrip(t *testing.T) {
 	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 	sent := now.Add(-150 * time.Millisecond)

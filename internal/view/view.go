@@ -21,7 +21,20 @@ type Renderer struct {
 	pages   map[string]*template.Template
 	catalog *i18n.Catalog
 	assets  *Assets
+	brand   func(r *http.Request) Brand // nil: no branding beyond the agency's name
 }
+
+// Brand is the agency's branding that every page shows: the URLs of its logo and of the
+// stylesheet that sets its colour, each carrying a version so that browsers may cache
+// them; empty when not set.
+type Brand struct {
+	LogoURL  string
+	StyleURL string
+}
+
+// SetBrand makes every page carry the branding fn returns for its request. Call it
+// before serving.
+func (rd *Renderer) SetBrand(fn func(r *http.Request) Brand) { rd.brand = fn }
 
 // Page is what every page's data embeds: its language, title and the agency's name.
 type Page struct {
@@ -29,6 +42,7 @@ type Page struct {
 	Title   string
 	Agency  string
 	Path    string // the request's path and query, for the language switch
+	Brand   Brand
 	catalog *i18n.Catalog
 }
 
@@ -53,6 +67,9 @@ func (p Page) HTMLLang() string { return p.Lang }
 func (rd *Renderer) NewPage(r *http.Request, titleKey string, args ...any) Page {
 	lang := i18n.FromRequest(r)
 	p := Page{Lang: lang, Path: r.URL.RequestURI(), catalog: rd.catalog}
+	if rd.brand != nil {
+		p.Brand = rd.brand(r)
+	}
 	if titleKey != "" {
 		p.Title = rd.catalog.T(lang, titleKey, args...)
 	}

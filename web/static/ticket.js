@@ -21,6 +21,8 @@ if (root) {
       document.title = '⏰ ' + text('title');
       if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
     }
+    const join = $('join-call');
+    if (join) join.hidden = u.status !== 'called' && u.status !== 'in_call';
     const leave = $('leave');
     if (leave && !waiting) leave.hidden = true;
     return waiting || u.status === 'called';
