@@ -197,13 +197,16 @@ func TestCallSurvivesNetworkCut(t *testing.T) {
 }
 
 // TestCallOnPoorNetwork runs a call with the citizen on a poor network: 250 kbit/s each
-// way, 300 ms round trip and 3% loss each way. Audio must be continuous and video must
-// keep decoding, both ways, read from getStats over 10 seconds.
+// way, 300 ms round trip and 3% loss each way. Audio must be continuous (packets every
+// second, little of it concealed) and video must keep decoding, both ways, read from
+// getStats over 10 seconds.
 func TestCallOnPoorNetwork(t *testing.T) {
 	needBrowser(t)
 	s := newCallSite(t)
 	link := &calltest.Link{}
-	poor := calltest.Shape{Rate: 250_000, Delay: 150 * time.Millisecond, Loss: 0.03, Queue: 100 * time.Millisecond}
+	// A deep queue, as netem's (1000 packets by default): what the rate cannot carry at
+	// once waits, and the senders see it in the delay.
+	poor := calltest.Shape{Rate: 250_000, Delay: 150 * time.Millisecond, Loss: 0.03, Queue: time.Second}
 	link.SetShape(poor, poor)
 	citizen := relayedCitizen(t, link, s.URL)
 	agent := newCallTab(t, s.URL, 120*time.Second)
@@ -217,8 +220,8 @@ func TestCallOnPoorNetwork(t *testing.T) {
 		return rtt * 1000;
 	})()`)
 	t.Logf("the citizen's round trip to the media server: %.0f ms", rtt)
-	if rtt < 280 || rtt > 600 {
-		t.Errorf("the emulated network gives a round trip of %.0f ms, want about 300", rtt)
+	if rtt < 280 {
+		t.Errorf("the emulated network gives a round trip of %.0f ms, want at least 300 (more when its queue fills)", rtt)
 	}
 	bytesIn := func() float64 {
 		return eval[float64](citizen, `(async () => {
@@ -235,6 +238,9 @@ func TestCallOnPoorNetwork(t *testing.T) {
 	}
 	var samples []sample
 	for i := 0; i <= 10; i++ {
+		if testing.Verbose() {
+			t.Logf("agent sends%s", eval[string](agent, debugOut))
+		}
 		samples = append(samples, sample{time.Now(), agent.stats(), citizen.stats()})
 		time.Sleep(time.Second)
 	}
@@ -278,6 +284,9 @@ func TestCallOnPoorNetwork(t *testing.T) {
 			side.name, float64(la.Packets-fa.Packets)/secs, concealed, fps, lv.Width, la.Lost+lv.Lost)
 		if len(gaps) > 0 {
 			t.Errorf("%s: the audio is not continuous: %s", side.name, strings.Join(gaps, "; "))
+		}
+		if concealed > 15 {
+			t.Errorf("%s: %.1f%% of the audio was concealed (made up for lost packets), want under 15%%", side.name, concealed)
 		}
 		if fps < 3 {
 			t.Errorf("%s: video decodes %.1f frames/s, want it to keep decoding (at least 3/s)", side.name, fps)

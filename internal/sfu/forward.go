@@ -12,8 +12,9 @@ import (
 )
 
 // keyframeInterval is the least time between two keyframe requests sent to
-// one publisher's track, however many subscribers ask.
-const keyframeInterval = 200 * time.Millisecond
+// one publisher's track, however many subscribers ask: a little over the
+// 300 ms within which browsers ignore another request.
+const keyframeInterval = 350 * time.Millisecond
 
 // forwardTrack is one published track. It is the TrackLocal added to every
 // subscriber's PeerConnection: each Bind adds a binding, and the read loop
@@ -32,10 +33,11 @@ type forwardTrack struct {
 	bindings atomic.Pointer[[]*binding] // copy-on-write, read per packet
 
 	// Uplink counters, written by the read loop.
-	packets, bytes atomic.Uint64
-	lost           atomic.Int64
-	lastKeyframe   atomic.Int64 // unix nanoseconds of the last PLI sent
-	keyframeReqs   atomic.Uint64
+	packets, bytes  atomic.Uint64
+	lost            atomic.Int64
+	lastKeyframe    atomic.Int64 // unix nanoseconds of the last PLI sent
+	keyframePending atomic.Bool  // a PLI waits for the interval to end
+	keyframeReqs    atomic.Uint64
 
 	hdr rtp.Header // scratch header, read loop only
 }
@@ -77,7 +79,9 @@ func (ft *forwardTrack) RID() string { return "" }
 func (ft *forwardTrack) Kind() webrtc.RTPCodecType { return ft.kind }
 
 // Bind implements webrtc.TrackLocal. It is called when a subscriber's
-// negotiation completes; a new subscriber needs a keyframe to start decoding.
+// negotiation completes, on the room goroutine (within the subscriber's
+// HandleAnswer or HandleOffer), which then asks for the keyframe the
+// subscriber needs to start decoding (Participant.startSubscriptions).
 func (ft *forwardTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	codec, ok := matchCodec(ft.codec, ctx.CodecParameters())
 	if !ok {
@@ -90,7 +94,6 @@ func (ft *forwardTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParam
 	next = append(append(next, old...), b)
 	ft.bindings.Store(&next)
 	ft.mu.Unlock()
-	ft.requestKeyframe(true)
 	return codec, nil
 }
 
@@ -173,7 +176,7 @@ func (ft *forwardTrack) readLoop() {
 			// The publisher is back after an outage: its receivers lost frames
 			// that the next ones refer to. Ask for a keyframe at once, before
 			// the receivers notice, so that the picture comes back sooner.
-			ft.requestKeyframe(true)
+			ft.requestKeyframe()
 		}
 		if lost, ok := seq.update(pkt.SequenceNumber); ok {
 			ft.lost.Store(lost)
@@ -209,14 +212,23 @@ func (ft *forwardTrack) forward(pkt *rtp.Packet, size int) {
 }
 
 // requestKeyframe sends a PLI to the publisher, at most once per
-// keyframeInterval unless force is set (a new subscriber).
-func (ft *forwardTrack) requestKeyframe(force bool) {
+// keyframeInterval: a request that comes sooner is sent when the interval is
+// over, once however many came meanwhile. (Browsers ignore a request that comes
+// within 300 ms of their last keyframe: sent at once, it would be lost, and the
+// receiver that needed it would wait for its own next request.)
+func (ft *forwardTrack) requestKeyframe() {
 	if ft.kind != webrtc.RTPCodecTypeVideo {
 		return
 	}
 	now := time.Now().UnixNano()
 	last := ft.lastKeyframe.Load()
-	if !force && now-last < int64(keyframeInterval) {
+	if wait := time.Duration(last + int64(keyframeInterval) - now); wait > 0 {
+		if ft.keyframePending.CompareAndSwap(false, true) {
+			time.AfterFunc(wait, func() {
+				ft.keyframePending.Store(false)
+				ft.requestKeyframe()
+			})
+		}
 		return
 	}
 	if !ft.lastKeyframe.CompareAndSwap(last, now) {
@@ -295,6 +307,9 @@ type subscription struct {
 	tr     *webrtc.RTPTransceiver
 	sender *webrtc.RTPSender
 	ssrc   uint32
+	// started: a keyframe was asked for since the subscriber's connection came
+	// up and the track was bound (room goroutine only).
+	started bool
 
 	// From the subscriber's receiver reports.
 	fractionLost atomic.Uint32 // 1/256 units
@@ -317,7 +332,7 @@ func (s *subscription) rtcpLoop() {
 		if now.Sub(last) > subscriberSilence {
 			// The subscriber is back after an outage (browsers report on video
 			// every second): what it missed cannot be repaired, a keyframe can.
-			s.track.requestKeyframe(true)
+			s.track.requestKeyframe()
 		}
 		last = now
 		pkts, err := rtcp.Unmarshal(buf[:n])
@@ -327,7 +342,7 @@ func (s *subscription) rtcpLoop() {
 		for _, pk := range pkts {
 			switch pk := pk.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				s.track.requestKeyframe(false)
+				s.track.requestKeyframe()
 			case *rtcp.ReceiverReport:
 				s.report(pk.Reports)
 			case *rtcp.SenderReport:

@@ -193,6 +193,7 @@ func (p *Participant) handleOffer(offer webrtc.SessionDescription, sources map[s
 	if err := p.sig.SendAnswer(applyProfile(*p.pc.LocalDescription(), p.info.Profile)); err != nil {
 		p.log.Debug("send answer", "err", err)
 	}
+	p.startSubscriptions()
 	return p.flushCandidates()
 }
 
@@ -206,6 +207,7 @@ func (p *Participant) handleAnswer(answer webrtc.SessionDescription) error {
 	if err := p.pc.SetRemoteDescription(answer); err != nil {
 		return fmt.Errorf("set remote answer: %w", err)
 	}
+	p.startSubscriptions()
 	return p.flushCandidates()
 }
 
@@ -354,16 +356,33 @@ func (p *Participant) stateChanged(state webrtc.PeerConnectionState) {
 	p.send(Event{Kind: EventConnectionState, State: state.String()})
 	switch state {
 	case webrtc.PeerConnectionStateConnected:
+		// Connected, or back after an outage: every track forwarded to p needs a
+		// keyframe, and so do the receivers of what p sent meanwhile.
 		for _, s := range p.subs {
-			s.track.requestKeyframe(true)
+			s.started = false
 		}
-		// Back after an outage: what p sent meanwhile is lost, and its receivers
-		// need a keyframe too.
+		p.startSubscriptions()
 		for _, ft := range p.published {
-			ft.requestKeyframe(true)
+			ft.requestKeyframe()
 		}
 	case webrtc.PeerConnectionStateClosed:
 		p.room.remove(p, true)
+	}
+}
+
+// startSubscriptions asks for a keyframe for each track forwarded to p that can
+// now carry one: negotiated (bound) while p's connection is up. Whichever of the
+// two comes last asks; a keyframe asked for earlier would be lost, and would
+// make the publisher's browser ignore the next request for 300 ms.
+func (p *Participant) startSubscriptions() {
+	if p.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+		return
+	}
+	for _, s := range p.subs {
+		if !s.started && s.track.binding(s.ssrc) != nil {
+			s.started = true
+			s.track.requestKeyframe()
+		}
 	}
 }
 

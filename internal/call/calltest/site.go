@@ -2,7 +2,13 @@
 // portal and the call on one mux, the media server on loopback, a fresh SQLite file
 // with the demo agency, a clock that can be moved to an appointment's time, and a
 // test-only staff sign-in (a cookie naming the staff member), so that a test needs no
-// password. It is test support: nothing in the product imports it.
+// password. It also starts the browsers (Chromium with a fake camera, microphone and
+// screen) and emulates a participant's network in user space: a TURN relay whose
+// client side is delayed, rate-limited, made lossy or cut (Link, TURN), and a TCP
+// proxy for the same participant's pages and WebSocket (Proxy).
+//
+// It is test support: the end-to-end tests and bench/call use it, nothing in the
+// product imports it.
 package calltest
 
 import (
