@@ -236,7 +236,7 @@ func start(bin, dir, agency string) (*exec.Cmd, string) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", dir, "--no-demo", "--config", agency, "--log-level", "error")
+	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", dir, "--no-demo", "--config", agency, "--log-level", "error", "--media-udp-port", "0")
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {

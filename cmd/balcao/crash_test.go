@@ -191,7 +191,7 @@ var servingLine = regexp.MustCompile(`^balcao is serving (http://\S+)`)
 // it is ready.
 func startBalcao(t *testing.T, bin, data string, args []string) *balcaoProcess {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "error"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "error", "--media-udp-port", "0"}, args...)...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "BALCAO_") {
 			cmd.Env = append(cmd.Env, kv)

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"balcao/internal/audit"
 	"errors"
 	"net/http"
 	"time"
@@ -48,6 +49,9 @@ func (h *Web) cancel(w http.ResponseWriter, r *http.Request) error {
 		return back(w, r, "/staff/console", n)
 	}
 	if err != nil {
+		return err
+	}
+	if err := audit.Record(r.Context(), audit.ChangePersonalData, "appointment:"+a.ID, "appointment:"+a.ID, "cancelled"); err != nil {
 		return err
 	}
 	h.log.Info("appointment cancelled for the citizen", "appointment", a.ID, "staff", staff.ID)
@@ -110,6 +114,9 @@ func (h *Web) rescheduleForm(w http.ResponseWriter, r *http.Request) error {
 	if a.Status != booking.StatusBooked || !a.Start.After(h.svc.now()) {
 		return back(w, r, "/staff/console", "not_changeable")
 	}
+	if err := audit.RecordRead(r, "appointment:"+a.ID); err != nil {
+		return err
+	}
 	data, err := h.rescheduleData(r, a)
 	if err != nil {
 		return err
@@ -149,6 +156,9 @@ func (h *Web) reschedule(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err != nil {
 		return httpx.Internal(err)
+	}
+	if err := audit.Record(r.Context(), audit.ChangePersonalData, "appointment:"+a.ID, "appointment:"+a.ID, "rescheduled"); err != nil {
+		return err
 	}
 	h.log.Info("appointment moved for the citizen", "appointment", a.ID, "staff", staff.ID)
 	h.svc.publish(r.Context(), AgentTopic(a.AgentID), AgentTopic(staff.ID))

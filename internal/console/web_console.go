@@ -1,6 +1,7 @@
 package console
 
 import (
+	"balcao/internal/audit"
 	"errors"
 	"html/template"
 	"net/http"
@@ -215,6 +216,15 @@ func (h *Web) placeNames(r *http.Request, lang string) (map[string]string, error
 
 func (h *Web) servingView(r *http.Request, pg view.Page, staff auth.Staff, sv Serving, services []directory.Service,
 	serviceName, themeName map[string]string, form *outcomeForm) (servingView, error) {
+	// The panel shows the citizen's details, history and contacts: a read of personal
+	// data, recorded before it is shown.
+	contact := "appointment:" + sv.Appointment.ID
+	if sv.Kind == KindTicket {
+		contact = "ticket:" + sv.Ticket.ID
+	}
+	if err := audit.RecordRead(r, contact); err != nil {
+		return servingView{}, err
+	}
 	now := h.svc.now()
 	v := servingView{Kind: sv.Kind, Citizen: sv.Citizen, Joined: sv.Joined, CanChase: sv.CanChase}
 	v.Language = i18n.Supported(sv.Citizen.Language)

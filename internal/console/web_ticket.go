@@ -1,6 +1,7 @@
 package console
 
 import (
+	"balcao/internal/audit"
 	"errors"
 	"net/http"
 
@@ -61,6 +62,9 @@ func (h *Web) agentTicketCall(w http.ResponseWriter, r *http.Request) error {
 	}
 	if t.Status != queue.StatusCalled && t.Status != queue.StatusInCall {
 		return httpx.Errorf(http.StatusConflict, "not_called", "console.error.not_called", nil)
+	}
+	if err := audit.RecordRead(r, "ticket:"+t.ID); err != nil {
+		return err
 	}
 	return h.calls.RenderRoom(w, r, call.RoomPage{Room: TicketRoom(t.ID), Participant: call.RoleAgent + "-" + staff.ID,
 		Role: call.RoleAgent, Name: staff.Name, Heading: h.serviceName(r, t.ServiceID), When: t.CalledAt, CitizenName: t.Citizen.Name})
