@@ -158,6 +158,10 @@ func TestBookingLifecycle(t *testing.T) {
 		if cancelled.status != 200 || cancelled.str("status") != "cancelled" {
 			t.Fatalf("cancel: %d %s", cancelled.status, cancelled.raw)
 		}
+		var changes int
+		if err := s.app.DB.QueryRow(context.Background(), "SELECT COUNT(*) FROM audit_log WHERE action = 'change_personal_data' AND actor = 'citizen' AND object = ?", "appointment:"+id).Scan(&changes); err != nil || changes != 2 {
+			t.Errorf("audit entries for the citizen's reschedule and cancel: %d (%v), want 2", changes, err)
+		}
 		again := s.do(t, "POST", "/api/v1/appointments/"+id+"/cancel", "", "Authorization", "Bearer "+token)
 		if again.status != 409 || again.str("error", "code") != "not_cancellable" {
 			t.Fatalf("cancel twice: %d %s", again.status, again.raw)

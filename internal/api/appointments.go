@@ -1,6 +1,7 @@
 package api
 
 import (
+	"balcao/internal/audit"
 	"net/http"
 	"strings"
 	"time"
@@ -118,6 +119,7 @@ func (a *API) cancel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return serviceError(err)
 	}
+	a.audited(r, ap.ID, "cancelled")
 	return httpx.WriteJSON(w, http.StatusOK, map[string]string{"id": ap.ID, "status": ap.Status})
 }
 
@@ -140,6 +142,7 @@ func (a *API) reschedule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return serviceError(err)
 	}
+	a.audited(r, ap.ID, "rescheduled")
 	return httpx.WriteJSON(w, http.StatusOK, a.appointmentJSON(r, ap, token))
 }
 
@@ -160,4 +163,13 @@ func (a *API) contactRequest(w http.ResponseWriter, r *http.Request) error {
 		return serviceError(err)
 	}
 	return httpx.WriteJSON(w, http.StatusCreated, map[string]string{"id": id, "status": "received"})
+}
+
+// audited records in the audit log that the holder of the manage token changed the
+// appointment. The change has committed: a failure to record it is logged, not answered.
+func (a *API) audited(r *http.Request, appointmentID, what string) {
+	ref := "appointment:" + appointmentID
+	if err := audit.Record(r.Context(), audit.ChangePersonalData, ref, ref, what+" through the API"); err != nil {
+		a.logger.Error("audit a citizen's change", "appointment", appointmentID, "error", err)
+	}
 }

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"balcao/internal/audit"
 	"errors"
 	"fmt"
 	"net/http"
@@ -186,6 +187,7 @@ func (p *Portal) cancel(w http.ResponseWriter, r *http.Request) error {
 	if _, err := p.svc.Cancel(r.Context(), a.ID, token); err != nil {
 		return serviceError(err)
 	}
+	p.audited(r, a.ID, "cancelled")
 	http.Redirect(w, r, "/a/"+a.ID+"?cancelled=1", http.StatusSeeOther)
 	return nil
 }
@@ -300,6 +302,7 @@ func (p *Portal) reschedule(w http.ResponseWriter, r *http.Request) error {
 	var invalid *booking.InvalidError
 	switch {
 	case err == nil:
+		p.audited(r, a.ID, "rescheduled")
 		http.Redirect(w, r, "/a/"+a.ID+"?moved=1", http.StatusSeeOther)
 		return nil
 	case errors.As(err, &invalid), errors.Is(err, booking.ErrSlotTaken), errors.Is(err, booking.ErrNoSuchSlot):
@@ -323,4 +326,13 @@ func (p *Portal) join(w http.ResponseWriter, r *http.Request) error {
 	data.CallURL = "/join/" + a.ID + "/call"
 	data.CanEnter = data.Active && !p.svc.Now().Before(a.Start.Add(-JoinOpensBefore))
 	return p.view.Render(w, http.StatusOK, "join", data)
+}
+
+// audited records in the audit log that the citizen changed their appointment. The change
+// has committed: a failure to record it is logged, not shown to the citizen.
+func (p *Portal) audited(r *http.Request, appointmentID, what string) {
+	ref := "appointment:" + appointmentID
+	if err := audit.Record(r.Context(), audit.ChangePersonalData, ref, ref, what); err != nil {
+		p.logger.Error("audit a citizen's change", "appointment", appointmentID, "error", err)
+	}
 }
