@@ -1,8 +1,8 @@
 package call
 
 import (
+	"balcao/internal/mailbox"
 	"log/slog"
-	"sync"
 	"time"
 )
 
@@ -13,7 +13,7 @@ type room struct {
 	srv *Server
 	log *slog.Logger
 
-	inbox mailbox
+	inbox *mailbox.Mailbox
 	refs  int // connections attached; guarded by srv.mu
 
 	// Owned by the loop goroutine.
@@ -27,7 +27,7 @@ func (s *Server) attach(c *conn) *room {
 	r := s.rooms[c.claims.Room]
 	if r == nil {
 		r = &room{id: c.claims.Room, srv: s, log: s.log.With("call", c.claims.Room),
-			inbox: mailbox{wake: make(chan struct{}, 1)}, conns: map[string]*conn{}}
+			inbox: mailbox.New(), conns: map[string]*conn{}}
 		s.rooms[r.id] = r
 		s.wg.Add(1)
 		go r.loop()
@@ -52,14 +52,14 @@ func (r *room) detach(c *conn) {
 	}
 }
 
-func (r *room) post(fn func()) bool { return r.inbox.post(fn) }
+func (r *room) post(fn func()) bool { return r.inbox.Post(fn) }
 
 func (r *room) loop() {
 	defer r.srv.wg.Done()
-	for range r.inbox.wake {
-		for _, fn := range r.inbox.take() {
+	for range r.inbox.Wake() {
+		for _, fn := range r.inbox.Take() {
 			if fn == nil {
-				r.inbox.close()
+				r.inbox.Close()
 				return
 			}
 			fn()
@@ -211,45 +211,6 @@ type outMsg struct {
 	Code       string        `json:"code,omitempty"`
 	From       string        `json:"from,omitempty"`
 	Quality    *Quality      `json:"quality,omitempty"`
-}
-
-// mailbox is an unbounded queue of functions for a room goroutine: posting never
-// blocks. A nil function stops the loop.
-type mailbox struct {
-	mu     sync.Mutex
-	q      []func()
-	closed bool
-	wake   chan struct{}
-}
-
-func (m *mailbox) post(fn func()) bool {
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		return false
-	}
-	m.q = append(m.q, fn)
-	m.mu.Unlock()
-	select {
-	case m.wake <- struct{}{}:
-	default:
-	}
-	return true
-}
-
-func (m *mailbox) take() []func() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	q := m.q
-	m.q = nil
-	return q
-}
-
-func (m *mailbox) close() {
-	m.mu.Lock()
-	m.closed = true
-	m.q = nil
-	m.mu.Unlock()
 }
 
 // now is the server's clock.

@@ -1,10 +1,10 @@
 package sfu
 
 import (
+	"balcao/internal/mailbox"
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -34,7 +34,7 @@ type Room struct {
 	started bool // the loop goroutine was started
 	dead    bool // removed from the SFU; Join goes to a new Room
 
-	inbox mailbox
+	inbox *mailbox.Mailbox
 	done  chan struct{} // closed when the loop has exited
 
 	// Owned by the loop goroutine.
@@ -47,7 +47,7 @@ func newRoom(s *SFU, id string) *Room {
 		id:    id,
 		sfu:   s,
 		log:   s.log.With("room", id),
-		inbox: mailbox{wake: make(chan struct{}, 1)},
+		inbox: mailbox.New(),
 		done:  make(chan struct{}),
 	}
 }
@@ -124,7 +124,7 @@ func (r *Room) shutdown() {
 
 // post queues fn for the room goroutine. It never blocks; it reports false
 // if the room has stopped.
-func (r *Room) post(fn func()) bool { return r.inbox.post(fn) }
+func (r *Room) post(fn func()) bool { return r.inbox.Post(fn) }
 
 // call runs fn on the room goroutine and waits for its result.
 func (r *Room) call(fn func() error) error {
@@ -152,17 +152,17 @@ func (r *Room) loop() {
 	defer ticker.Stop()
 	for {
 		select {
-		case <-r.inbox.wake:
-			for _, fn := range r.inbox.take() {
+		case <-r.inbox.Wake():
+			for _, fn := range r.inbox.Take() {
 				fn()
 			}
 			for _, p := range r.participants {
 				p.maybeOffer()
 			}
 			if r.stopping {
-				r.inbox.close()
+				r.inbox.Close()
 				// Run what raced in before the close, then stop.
-				for _, fn := range r.inbox.take() {
+				for _, fn := range r.inbox.Take() {
 					fn()
 				}
 				return
@@ -328,43 +328,4 @@ func indexOf[T comparable](s []T, v T) int {
 		}
 	}
 	return -1
-}
-
-// mailbox is an unbounded queue of functions for a room goroutine. Posting
-// never blocks, so Pion callbacks can post while the room goroutine waits on
-// Pion.
-type mailbox struct {
-	mu     sync.Mutex
-	q      []func()
-	closed bool
-	wake   chan struct{}
-}
-
-func (m *mailbox) post(fn func()) bool {
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		return false
-	}
-	m.q = append(m.q, fn)
-	m.mu.Unlock()
-	select {
-	case m.wake <- struct{}{}:
-	default:
-	}
-	return true
-}
-
-func (m *mailbox) take() []func() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	q := m.q
-	m.q = nil
-	return q
-}
-
-func (m *mailbox) close() {
-	m.mu.Lock()
-	m.closed = true
-	m.mu.Unlock()
 }
