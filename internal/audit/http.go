@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"net/http"
+
+	"balcao/internal/store"
 )
 
 type ctxKey struct{}
@@ -50,6 +52,18 @@ func Record(ctx context.Context, action, object, contact, details string) error 
 		return ErrNotWired
 	}
 	_, err := rec.log.Append(ctx, Entry{Actor: rec.actor, Action: action, Object: object, Contact: contact, IP: rec.ip, Details: details})
+	return err
+}
+
+// RecordTx is Record inside tx: the entry commits if and only if tx does, so a change
+// and the entry that records it (or a claim that a read is recorded) stand or fall
+// together. Append last in tx: the chain's head stays locked until tx ends.
+func RecordTx(ctx context.Context, tx *store.Tx, action, object, contact, details string) error {
+	rec, ok := ctx.Value(ctxKey{}).(recorder)
+	if !ok || rec.log == nil {
+		return ErrNotWired
+	}
+	_, err := rec.log.AppendTx(ctx, tx, Entry{Actor: rec.actor, Action: action, Object: object, Contact: contact, IP: rec.ip, Details: details})
 	return err
 }
 

@@ -186,6 +186,7 @@ type homePage struct {
 	Configure   bool // a supervisor or administrator: link the configuration pages
 	Console     bool // an agent or supervisor: link the agent console
 	Board       bool // a supervisor or administrator: link the supervisor board
+	Interpreter bool // an interpreter: link their bookings
 	Sessions    []sessionItem
 }
 
@@ -196,7 +197,8 @@ func (h *Web) home(w http.ResponseWriter, r *http.Request) error {
 	pg := h.page(r, "auth.home.title")
 	data := homePage{staffPage: staffPage{Page: pg, CSRF: sess.CSRF}, Name: staff.Name, Role: pg.T("auth.role." + staff.Role),
 		TOTPEnabled: staff.TOTPEnabled, Configure: staff.Role == RoleSupervisor || staff.Role == RoleAdministrator,
-		Console: staff.Role == RoleAgent || staff.Role == RoleSupervisor, Board: staff.Role == RoleSupervisor || staff.Role == RoleAdministrator}
+		Console: staff.Role == RoleAgent || staff.Role == RoleSupervisor, Board: staff.Role == RoleSupervisor || staff.Role == RoleAdministrator,
+		Interpreter: staff.Role == RoleInterpreter}
 	if r.URL.Query().Get("totp") == "on" {
 		data.Notice = pg.T("auth.totp.enabled_notice")
 	}

@@ -110,7 +110,7 @@ func (s *Server) citizenPage(w http.ResponseWriter, r *http.Request) error {
 		return &httpx.Error{Status: http.StatusConflict, Code: "not_open", Key: "call.error.not_open",
 			Args: []any{int(OpensBefore.Minutes())}}
 	}
-	data, err := s.newCallPage(r, a, Claims{Room: a.ID, Participant: RoleCitizen, Role: RoleCitizen, Name: a.Citizen.Name})
+	data, err := s.newCallPage(r, a, Claims{Room: a.ID, Participant: RoleCitizen, Role: RoleCitizen, Name: FirstName(a.Citizen.Name)})
 	if err != nil {
 		return err
 	}
@@ -130,6 +130,9 @@ func (s *Server) agentPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	data.CitizenName = a.Citizen.Name
+	if role == RoleInterpreter {
+		data.CitizenName = FirstName(a.Citizen.Name)
+	}
 	if err := audit.RecordRead(r, "appointment:"+a.ID); err != nil { // the page shows the citizen's name
 		return err
 	}
@@ -190,6 +193,15 @@ func (s *Server) guestPage(w http.ResponseWriter, r *http.Request) error {
 		Config: clientConfig{WS: "/call/ws", Role: RoleInterpreter, Text: jsTexts(pg)}}
 	httpx.AllowMedia(w)
 	return s.view.Render(w, http.StatusOK, "call_room", data)
+}
+
+// FirstName is the first word of a name: what the others in a call see of the citizen,
+// and all an interpreter needs to greet them.
+func FirstName(name string) string {
+	if f := strings.Fields(name); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }
 
 // initial is the first letter of the agency's name, for the card's badge.

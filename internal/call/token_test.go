@@ -85,3 +85,12 @@ func TestTokens(t *testing.T) {
 		t.Error("NewTokens accepted a 5-byte secret")
 	}
 }
+
+// TestFirstName: the citizen is named in a call by the first word of their name alone.
+func TestFirstName(t *testing.T) {
+	for in, want := range map[string]string{"  Rui   Sá ": "Rui", "Ana": "Ana", "": "", "   ": ""} {
+		if got := FirstName(in); got != want {
+			t.Errorf("FirstName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,14 +1,17 @@
 // Package console is the agent's console and the supervisor's board: the agent's status
 // (available, in a call, wrap-up, break), today's agenda with where each citizen is,
 // "call next" (the agent's appointments due now first, then the walk-in queues), the
-// preparation view, the call script, the outcome of each contact written as a contact
-// record (the first rows of the CRM), the no-show rule (phone or e-mail a citizen who
-// has not joined; a no-show at the end of the slot), and the supervisor's view of the
-// queues and the agents, who may be moved between locations and the national pool.
+// preparation view, the call script and its progress (saved as the agent goes), the
+// outcome of each contact written as a contact record (the first rows of the CRM), the
+// no-show rule (phone or e-mail a citizen who has not joined; a no-show at the end of
+// the slot), the supervisor's view of the queues and the agents, who may be moved
+// between locations and the national pool, and the staff interpreters' page of the calls
+// they are booked for. Reads of personal data on its live pages are audited once a day
+// per object shown, not at every refresh.
 //
 // Its rules take and return plain values and run on the database (this file, status.go,
-// next.go, contacts.go, agenda.go, noshow.go, board.go, script.go); its pages sit in the
-// web*.go files. Every change is announced on the events bus after commit, on the topics
+// next.go, contacts.go, agenda.go, noshow.go, board.go, script.go, progress.go, reads.go,
+// interpreter.go); its pages sit in the web*.go files. Every change is announced on the events bus after commit, on the topics
 // AgentTopic(id) and BoardTopic, which the pages follow over a WebSocket.
 package console
 

@@ -73,8 +73,8 @@ type fixture struct {
 
 // The fixture agency: service "s" with theme "t" (30 minutes, no notice) and a walk-in
 // queue open around the clock; agents a1 and a2 serve it, every day 08:00-20:00, at
-// location l1; l2 is another location; sup is a supervisor. The clock stands at
-// Wednesday 2 December 2026, 08:00 in Lisbon.
+// location l1, as does i1, a sign-language interpreter; l2 is another location; sup is
+// a supervisor. The clock stands at Wednesday 2 December 2026, 08:00 in Lisbon.
 func newFixture(t *testing.T, db *store.DB) *fixture {
 	t.Helper()
 	zero := 0
@@ -94,6 +94,7 @@ func newFixture(t *testing.T, db *store.DB) *fixture {
 			{ID: "a1", Name: "Agente Um", Location: "l1", Themes: []string{"t"}, Hours: days},
 			{ID: "a2", Name: "Agente Dois", Location: "l1", Themes: []string{"t"}, Hours: days},
 			{ID: "sup", Name: "Supervisora", Location: "l1", Role: "supervisor"},
+			{ID: "i1", Name: "Intérprete Um", Location: "l1", Role: "interpreter", Languages: []string{"lgp"}, Hours: days},
 		},
 	}
 	ctx := context.Background()

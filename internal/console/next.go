@@ -153,7 +153,7 @@ func (s *Service) clearStale(ctx context.Context, staffID string) error {
 			WHERE staff_id = ? AND ticket_id = ?`, now.Unix(), staffID, st.TicketID); err != nil {
 			return err
 		}
-		return nil
+		return clearProgress(ctx, tx, staffID, KindTicket+":"+st.TicketID)
 	})
 	if err != nil {
 		return fmt.Errorf("free %s from ticket %s: %w", staffID, st.TicketID, err)

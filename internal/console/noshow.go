@@ -176,6 +176,9 @@ func (s *Service) MarkNoShows(ctx context.Context) (int, error) {
 				WHERE appointment_id = ?`, now.Unix(), a.ID); err != nil {
 				return err
 			}
+			if err := clearProgress(ctx, tx, "", KindAppointment+":"+a.ID); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -193,10 +196,17 @@ func (s *Service) MarkNoShows(ctx context.Context) (int, error) {
 	return len(marked), nil
 }
 
-// Upkeep is the console's periodic work: no-shows at the end of their slots, and the
-// end of wrap-ups that have lasted their time. Run it every few seconds.
+// Upkeep is the console's periodic work: no-shows at the end of their slots, the end
+// of wrap-ups that have lasted their time, and the tidying of progress left behind and
+// of earlier days' reads. Run it every few seconds.
 func (s *Service) Upkeep(ctx context.Context) error {
 	if _, err := s.MarkNoShows(ctx); err != nil {
+		return err
+	}
+	if err := s.sweepProgress(ctx); err != nil {
+		return err
+	}
+	if err := s.pruneReads(ctx); err != nil {
 		return err
 	}
 	ids, err := s.endWrapUps(ctx)

@@ -189,12 +189,12 @@ func (s *Service) endWrapUps(ctx context.Context) ([]string, error) {
 }
 
 // release clears the agent's assignment and makes them available (or leaves them in
-// wrap-up), within tx.
+// wrap-up), within tx; the progress saved with the citizen goes with it.
 func release(ctx context.Context, tx *store.Tx, staffID, status string, now time.Time) error {
 	_, err := tx.Exec(ctx, `UPDATE agent_states SET status = ?, since = ?, appointment_id = NULL, ticket_id = NULL,
 		assigned_at = 0, calling_until = 0 WHERE staff_id = ?`, status, now.Unix(), staffID)
 	if err != nil {
 		return fmt.Errorf("release %s: %w", staffID, err)
 	}
-	return nil
+	return clearProgress(ctx, tx, staffID, "")
 }

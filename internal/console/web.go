@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"time"
 
+	"balcao/internal/audit"
 	"balcao/internal/auth"
 	"balcao/internal/booking"
 	"balcao/internal/call"
@@ -24,7 +25,8 @@ type CallPages interface {
 }
 
 // Web serves the console's pages: the agent's console, the supervisor's board, the
-// reschedule page, the call pages of walk-in tickets and the live WebSockets.
+// reschedule page, the call pages of walk-in tickets, the live WebSockets and the
+// interpreters' page.
 type Web struct {
 	svc    *Service
 	queue  *queue.Service
@@ -52,6 +54,7 @@ func (h *Web) Routes(mux *http.ServeMux) {
 	handle("POST /staff/console/status", agents(h.setStatus))
 	handle("POST /staff/console/next", agents(h.callNext))
 	handle("POST /staff/console/finish", agents(h.finish))
+	handle("POST /staff/console/progress", agents(h.saveProgress))
 	handle("POST /staff/console/release", agents(h.release))
 	handle("POST /staff/console/attempts", agents(h.recordCall))
 	handle("POST /staff/console/join-link", agents(h.sendJoinLink))
@@ -60,6 +63,7 @@ func (h *Web) Routes(mux *http.ServeMux) {
 	handle("POST /staff/console/appointments/{id}/reschedule", agents(h.reschedule))
 	handle("GET /staff/console/tickets/{id}/call", agents(h.agentTicketCall))
 	handle("GET /ticket/{id}/call", h.citizenTicketCall)
+	handle("GET /staff/interpreter", auth.RequireRole(auth.RoleInterpreter)(h.interpreter))
 	handle("GET /staff/board", supervisors(h.board))
 	handle("GET /staff/board/live", supervisors(h.boardLive))
 	handle("POST /staff/board/move", supervisors(h.move))
@@ -106,7 +110,7 @@ func (h *Web) page(r *http.Request, titleKey string, args ...any) staffPage {
 var notices = map[string]bool{"nobody": true, "calling": true, "finished": true, "released": true, "call_recorded": true,
 	"link_sent": true, "cancelled": true, "moved": true, "busy": true, "not_joined": true, "status": true, "came": true,
 	"too_early": true, "no_contact": true, "already_finished": true, "not_yours": true, "agent_moved": true,
-	"not_serving": true, "not_changeable": true}
+	"not_serving": true, "not_changeable": true, "stale": true, "progress_saved": true}
 
 // back redirects to path with a notice.
 func back(w http.ResponseWriter, r *http.Request, path, notice string) error {
@@ -163,6 +167,18 @@ func (h *Web) renderError(w http.ResponseWriter, r *http.Request, e *httpx.Error
 		h.log.Error("render error page", "error", err)
 		http.Error(w, http.StatusText(e.Status), e.Status)
 	}
+}
+
+// recordReads writes to the audit log the reads of personal data a page makes, as
+// FirstReads rules: one entry per object a page shows a member of staff on a day, the
+// first time. It runs before the page is answered and a failure stops the page: a read
+// that cannot be recorded does not happen.
+func (h *Web) recordReads(r *http.Request, staffID, page string, objects []string) error {
+	ctx := r.Context()
+	details := "path=" + r.URL.Path + " page=" + page
+	return h.svc.FirstReads(ctx, staffID, page, objects, func(tx *store.Tx, object string) error {
+		return audit.RecordTx(ctx, tx, audit.ReadPersonalData, object, object, details)
+	})
 }
 
 func notFound(cause error) error {

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"balcao/internal/audit"
 	"errors"
 	"html/template"
 	"net/http"
@@ -48,32 +47,41 @@ type queueRow struct {
 }
 
 type servingView struct {
-	Kind, ID     string
-	Title        string
-	Citizen      booking.Citizen
-	Language     string // the citizen's language, for the phrases
-	CallURL      string
-	Presence     string
-	PresenceKey  string
-	Joined       bool
-	CanChase     bool
-	CanRelease   bool
-	EndsAt       string
-	PhoneURL     template.URL // tel: link of the citizen's number
-	SendLabel    string       // e-mail or text message
-	Attempts     []string
-	Instructions string
-	AuthRequired string
-	History      []historyRow
-	Contacts     []string
-	Script       []stepView
-	Form         outcomeForm
-	Themes       []option
-	Outcomes     []option
-	Levels       []option
-	Persons      []option
-	Stages       []option
-	Results      []option
+	Kind, ID    string
+	Subject     string // whom the forms are about: Progress.Subject
+	Title       string
+	Citizen     booking.Citizen
+	Language    string // the citizen's language, for the phrases
+	CallURL     string
+	Presence    string
+	PresenceKey string
+	Joined      bool
+	CanChase    bool
+	CanRelease  bool
+	EndsAt      string
+	PhoneURL    template.URL // tel: link of the citizen's number
+	SendLabel   string       // e-mail or text message
+	Attempts    []string
+	// The instructions of the theme chosen in the outcome form (the appointment's or
+	// ticket's until the agent picks another); for a ticket taken for a whole service,
+	// the instructions of each of the service's themes besides, until one is picked.
+	ThemeName     string
+	Instructions  string
+	ChooseTheme   bool // a ticket for a whole service, no theme picked yet
+	ServiceName   string
+	ServiceThemes []themeNote
+	AuthRequired  string
+	Saved         string // when the progress was last saved, or ""
+	History       []historyRow
+	Contacts      []string
+	Script        []stepView
+	Form          outcomeForm
+	Themes        []option
+	Outcomes      []option
+	Levels        []option
+	Persons       []option
+	Stages        []option
+	Results       []option
 }
 
 type historyRow struct {
@@ -87,12 +95,20 @@ type stepView struct {
 	Hint     string
 	Phrases  []string
 	Identity bool
+	Done     bool // ticked
+	Current  bool
 }
 
-// outcomeForm is the outcome form as typed, to show again with its errors.
+// themeNote is a theme's instructions, folded away under its name.
+type themeNote struct {
+	ID, Name, Instructions string
+	Open                   bool // the theme picked in the outcome form
+}
+
+// outcomeForm is the outcome form as saved or typed, to show again.
 type outcomeForm struct {
 	Reason, Theme, Outcome, Notes, FollowUp, AuthLevel, Person, Representative string
-	Stage                                                                      int
+	Stage, Current                                                             int
 }
 
 // finishFields are the outcome form's inputs, in order, for its error summary.
@@ -117,7 +133,9 @@ func (h *Web) console(w http.ResponseWriter, r *http.Request) error {
 	return h.view.Render(w, http.StatusOK, "console_agent", data)
 }
 
-func (h *Web) consoleData(r *http.Request, staff auth.Staff, st State, form *outcomeForm) (consolePage, error) {
+// consoleData gathers the console; posted is the progress a refused form carried, to
+// show again instead of the one saved.
+func (h *Web) consoleData(r *http.Request, staff auth.Staff, st State, posted *Progress) (consolePage, error) {
 	ctx := r.Context()
 	// A ticket whose citizen did not answer in time is no longer the agent's.
 	if st.TicketID != "" {
@@ -160,12 +178,12 @@ func (h *Web) consoleData(r *http.Request, staff auth.Staff, st State, form *out
 		}
 	}
 	if st.Serving() {
-		data.Assignment = st.Kind() + ":" + st.SubjectID()
+		data.Assignment = st.Subject()
 		sv, err := h.svc.Serving(ctx, st)
 		if err != nil {
 			return data, err
 		}
-		sview, err := h.servingView(r, pg, staff, sv, services, serviceName, themeName, form)
+		sview, err := h.servingView(r, pg, staff, sv, services, serviceName, themeName, posted)
 		if err != nil {
 			return data, err
 		}
@@ -175,13 +193,18 @@ func (h *Web) consoleData(r *http.Request, staff auth.Staff, st State, form *out
 	if err != nil {
 		return data, err
 	}
+	shown := make([]string, 0, len(agenda))
 	for _, a := range agenda {
+		shown = append(shown, KindAppointment+":"+a.ID)
 		row := agendaRow{ID: a.ID, Time: h.clock(a.Start), End: h.clock(a.End), Citizen: a.Citizen.Name, Theme: themeName[a.ThemeID],
 			StateKey: a.State, State: pg.T("console.presence." + a.State), Current: a.ID == st.AppointmentID}
 		if a.Status == booking.StatusBooked {
 			row.CallURL = "/staff/call/" + a.ID
 		}
 		data.Agenda = append(data.Agenda, row)
+	}
+	if err := h.recordReads(r, staff.ID, ReadAgenda, shown); err != nil {
+		return data, err
 	}
 	mine, err := h.svc.ServicesOf(ctx, staff.ID)
 	if err != nil {
@@ -215,18 +238,19 @@ func (h *Web) placeNames(r *http.Request, lang string) (map[string]string, error
 }
 
 func (h *Web) servingView(r *http.Request, pg view.Page, staff auth.Staff, sv Serving, services []directory.Service,
-	serviceName, themeName map[string]string, form *outcomeForm) (servingView, error) {
-	// The panel shows the citizen's details, history and contacts: a read of personal
-	// data, recorded before it is shown.
-	contact := "appointment:" + sv.Appointment.ID
+	serviceName, themeName map[string]string, posted *Progress) (servingView, error) {
+	ctx := r.Context()
+	subject := KindAppointment + ":" + sv.Appointment.ID
 	if sv.Kind == KindTicket {
-		contact = "ticket:" + sv.Ticket.ID
+		subject = KindTicket + ":" + sv.Ticket.ID
 	}
-	if err := audit.RecordRead(r, contact); err != nil {
+	// The panel shows the citizen's details, history and contacts: a read of personal
+	// data, recorded before it is shown (once a day, not at each live refresh).
+	if err := h.recordReads(r, staff.ID, ReadServing, []string{subject}); err != nil {
 		return servingView{}, err
 	}
 	now := h.svc.now()
-	v := servingView{Kind: sv.Kind, Citizen: sv.Citizen, Joined: sv.Joined, CanChase: sv.CanChase}
+	v := servingView{Kind: sv.Kind, Subject: subject, Citizen: sv.Citizen, Joined: sv.Joined, CanChase: sv.CanChase}
 	v.Language = i18n.Supported(sv.Citizen.Language)
 	if v.Language == "" {
 		v.Language = i18n.Default
@@ -234,8 +258,6 @@ func (h *Web) servingView(r *http.Request, pg view.Page, staff auth.Staff, sv Se
 	themeID := ""
 	if sv.Theme != nil {
 		themeID = sv.Theme.ID
-		v.Instructions = sv.Theme.Instructions.In(pg.Lang)
-		v.AuthRequired = pg.T("console.level." + string(sv.Theme.AuthLevel))
 	}
 	switch sv.Kind {
 	case KindAppointment:
@@ -279,28 +301,62 @@ func (h *Web) servingView(r *http.Request, pg view.Page, staff auth.Staff, sv Se
 		v.Contacts = append(v.Contacts, pg.T("console.prep.contact_item", pg.ShortDate(c.Started.In(h.svc.loc)), about,
 			pg.T("console.outcome."+c.Outcome), c.Reason))
 	}
+
+	// The outcome form and the script's ticks: as refused, else as saved, else the
+	// defaults.
+	p, found, err := h.svc.ProgressOf(ctx, staff.ID, subject)
+	if err != nil {
+		return v, err
+	}
+	if posted != nil && posted.Subject == subject {
+		p, found = *posted, true
+	}
+	f := outcomeForm{Theme: themeID, Outcome: OutcomeResolved, AuthLevel: "none", Person: PersonSelf, Stage: 1, Current: 1}
+	if found {
+		d := p.Draft
+		f.Reason, f.Notes, f.FollowUp, f.Representative = d.Reason, d.Notes, d.FollowUp, d.Representative
+		if d.ThemeID != "" {
+			f.Theme = d.ThemeID
+		}
+		if d.Code != "" {
+			f.Outcome = d.Code
+		}
+		if d.AuthLevel != "" {
+			f.AuthLevel = d.AuthLevel
+		}
+		if d.Person != "" {
+			f.Person = d.Person
+		}
+		if d.Stage > 0 {
+			f.Stage = d.Stage
+		}
+		if p.Current >= 1 && p.Current <= len(Script) {
+			f.Current = p.Current
+		}
+		if posted == nil && !p.Updated.IsZero() {
+			v.Saved = pg.T("console.progress.saved", h.clock(p.Updated))
+		}
+	}
+	v.Form = f
+	h.instructions(&v, pg, sv, services, f.Theme)
+
 	// The script, its phrases in the citizen's language with the names filled in.
 	cat := h.view.Catalog()
 	greeting := cat.T(v.Language, GreetingKey(now.In(h.svc.loc)))
 	args := PhraseArgs(greeting, staff.Name, sv.Citizen.Name)
 	for _, s := range Script {
-		sv := stepView{Number: s.Number, Title: pg.T("console.script." + s.Key + ".title"),
-			Hint: pg.T("console.script." + s.Key + ".hint"), Identity: s.Identity}
+		step := stepView{Number: s.Number, Title: pg.T("console.script." + s.Key + ".title"),
+			Hint: pg.T("console.script." + s.Key + ".hint"), Identity: s.Identity, Done: found && p.Done(s.Number),
+			Current: s.Number == f.Current}
 		for _, key := range s.Phrases {
-			p := cat.T(v.Language, key)
-			if strings.Contains(p, "%[") {
-				p = cat.T(v.Language, key, args...)
+			ph := cat.T(v.Language, key)
+			if strings.Contains(ph, "%[") {
+				ph = cat.T(v.Language, key, args...)
 			}
-			sv.Phrases = append(sv.Phrases, p)
+			step.Phrases = append(step.Phrases, ph)
 		}
-		v.Script = append(v.Script, sv)
+		v.Script = append(v.Script, step)
 	}
-	// The outcome form, as typed or with its defaults.
-	f := outcomeForm{Theme: themeID, Outcome: OutcomeResolved, AuthLevel: "none", Person: PersonSelf, Stage: 1}
-	if form != nil {
-		f = *form
-	}
-	v.Form = f
 	for _, s := range services {
 		for _, th := range s.Themes {
 			v.Themes = append(v.Themes, option{Value: th.ID, Label: s.Name.In(pg.Lang) + " · " + th.Name.In(pg.Lang), Selected: th.ID == f.Theme})
@@ -323,6 +379,35 @@ func (h *Web) servingView(r *http.Request, pg view.Page, staff auth.Staff, sv Se
 		v.Results = append(v.Results, option{Value: res, Label: pg.T("console.result." + res)})
 	}
 	return v, nil
+}
+
+// instructions fills in the theme instructions the preparation shows: those of the
+// theme chosen (the appointment's or ticket's, or the one picked in the outcome form)
+// and, for a ticket taken for a whole service, those of each of the service's themes.
+func (h *Web) instructions(v *servingView, pg view.Page, sv Serving, services []directory.Service, chosen string) {
+	for _, s := range services {
+		for _, th := range s.Themes {
+			if th.ID == chosen {
+				v.ThemeName = th.Name.In(pg.Lang)
+				v.Instructions = th.Instructions.In(pg.Lang)
+				v.AuthRequired = pg.T("console.level." + string(th.AuthLevel))
+			}
+		}
+	}
+	if sv.Theme != nil || sv.Kind != KindTicket {
+		return
+	}
+	v.ChooseTheme = chosen == ""
+	for _, s := range services {
+		if s.ID != sv.ServiceID {
+			continue
+		}
+		v.ServiceName = s.Name.In(pg.Lang)
+		for _, th := range s.Themes {
+			v.ServiceThemes = append(v.ServiceThemes, themeNote{ID: th.ID, Name: th.Name.In(pg.Lang),
+				Instructions: th.Instructions.In(pg.Lang), Open: th.ID == chosen})
+		}
+	}
 }
 
 func (h *Web) setStatus(w http.ResponseWriter, r *http.Request) error {
@@ -357,24 +442,33 @@ func (h *Web) callNext(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// finish is POST /staff/console/finish: the outcome form, which writes the contact
+// record. What the form carries is saved as the progress first, so that a refused form
+// loses nothing on a reload either.
 func (h *Web) finish(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
 		return err
 	}
+	ctx := r.Context()
 	staff, _ := auth.StaffFromRequest(r)
-	f := outcomeForm{Reason: r.PostForm.Get("reason"), Theme: r.PostForm.Get("theme"), Outcome: r.PostForm.Get("outcome"),
-		Notes: r.PostForm.Get("notes"), FollowUp: r.PostForm.Get("follow_up"), AuthLevel: r.PostForm.Get("auth_level"),
-		Person: r.PostForm.Get("person"), Representative: r.PostForm.Get("representative")}
-	f.Stage, _ = strconv.Atoi(r.PostForm.Get("stage"))
-	_, err := h.svc.Finish(r.Context(), staff.ID, Outcome{Reason: f.Reason, ThemeID: f.Theme, Code: f.Outcome, Notes: f.Notes,
-		FollowUp: f.FollowUp, AuthLevel: f.AuthLevel, Person: f.Person, Representative: f.Representative, Stage: f.Stage})
+	st, err := h.svc.State(ctx, staff.ID)
+	if err != nil {
+		return err
+	}
+	p := progressFromForm(r)
+	switch {
+	case p.Subject == "":
+		p.Subject = st.Subject() // a form from before the progress was kept
+	case p.Subject != st.Subject():
+		return back(w, r, "/staff/console", "stale") // a tab left open on an earlier contact
+	}
 	var invalid *InvalidError
+	if _, err := h.svc.SaveProgress(ctx, staff.ID, p); err != nil && !errors.As(err, &invalid) && !errors.Is(err, ErrNotServing) {
+		return err
+	}
+	_, err = h.svc.Finish(ctx, staff.ID, p.Draft)
 	if errors.As(err, &invalid) {
-		st, serr := h.svc.State(r.Context(), staff.ID)
-		if serr != nil {
-			return serr
-		}
-		data, derr := h.consoleData(r, staff, st, &f)
+		data, derr := h.consoleData(r, staff, st, &p)
 		if derr != nil {
 			return derr
 		}

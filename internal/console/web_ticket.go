@@ -46,7 +46,7 @@ func (h *Web) citizenTicketCall(w http.ResponseWriter, r *http.Request) error {
 		return httpx.Errorf(http.StatusConflict, "not_called", "console.error.not_called", nil)
 	}
 	return h.calls.RenderRoom(w, r, call.RoomPage{Room: TicketRoom(t.ID), Participant: call.RoleCitizen, Role: call.RoleCitizen,
-		Name: t.Citizen.Name, Heading: h.serviceName(r, t.ServiceID), When: t.CalledAt})
+		Name: call.FirstName(t.Citizen.Name), Heading: h.serviceName(r, t.ServiceID), When: t.CalledAt})
 }
 
 // agentTicketCall is the agent's call for the ticket they called, GET

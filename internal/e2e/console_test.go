@@ -294,9 +294,43 @@ func TestConsoleWalkInCall(t *testing.T) {
 	if v := eval[string](agent, `document.querySelector("input[name=auth_level]:checked").value`); v != "weak" {
 		agent.fatalf("the level chosen is %q", v)
 	}
+	// Progress: each tick is saved on the server as it is made, so that a reload (or a
+	// crashed browser, or another tab) finds the ticks, the level and the step reached.
+	for _, n := range []string{"1", "2", "3"} {
+		agent.do("tick step "+n, chromedp.Click(chromedp.CSS("#done-"+n)))
+	}
+	saved := time.Now()
+	for {
+		var ticked, level string
+		var current, stage int
+		err := s.app.DB.QueryRow(t.Context(), `SELECT ticked, auth_level, current_step, stage FROM console_progress
+			WHERE staff_id = 'ana-martins'`).Scan(&ticked, &level, &current, &stage)
+		if err == nil && ticked == "1,2,3" && level == "weak" && current == 3 && stage == 8 {
+			break
+		}
+		if time.Since(saved) > 5*time.Second {
+			t.Fatalf("the progress saved: %q %q step %d reached %d (%v)", ticked, level, current, stage, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("three ticks saved on the server %s after the last click", time.Since(saved).Round(time.Millisecond))
+	agent.navigate("/staff/console")
+	if got := eval[string](agent, `[1,2,3,4,5,6,7,8].map(n => document.getElementById("done-" + n).checked ? n : "").join("") + "/" +
+		document.querySelector("#script-steps [aria-current=step]").id + "/" + document.querySelector("input[name=auth_level]:checked").value +
+		"/" + document.getElementById("f-stage").value`); got != "123/step-3/weak/8" {
+		agent.fatalf("after a reload the ticks/current step/level/step reached are %q, want 123/step-3/weak/8", got)
+	}
+	// The ticket was taken for the whole service: picking its theme in the outcome form
+	// shows that theme's instructions, saved and fetched without a reload.
+	eval[bool](agent, `(() => { const s = document.getElementById("f-theme"); s.value = "informacao-geral";
+		s.dispatchEvent(new Event("change", {bubbles: true})); return true })()`)
+	agent.containsSoon("#instructions", strings.Replace(msg["console.prep.theme_chosen"], "%s", "Informação geral", 1), 5*time.Second)
+	if !eval[bool](agent, `document.querySelector('#service-themes details[data-theme="informacao-geral"]').open`) {
+		agent.fatalf("the picked theme's instructions are not unfolded")
+	}
 	// Finishing without a reason is refused: the error summary takes the focus, and
 	// what was chosen stays chosen.
-	agent.tabTo("finish-contact", 40)
+	agent.tabTo("finish-contact", 60)
 	if resp := agent.follow("finish without a reason", enterKey); resp.Status != 422 {
 		agent.fatalf("finish without a reason answered %d, want 422", resp.Status)
 	}
@@ -467,5 +501,85 @@ func TestConsoleNoShowAndBoard(t *testing.T) {
 	failed := a.failed + sa.failed
 	if failed > 0 {
 		t.Fatalf("%d axe-core violations on %v %v", failed, a.pages, sa.pages)
+	}
+}
+
+// TestInterpreterPage: the staff interpreter signs in with the keyboard and lands on
+// their page, which lists the call they are booked for with the citizen's first name
+// only and, the call being open, a Join link reached with Tab; the page passes axe-core
+// in Portuguese and in English.
+func TestInterpreterPage(t *testing.T) {
+	needBrowser(t)
+	script := axeScript(t)
+	s := newConsoleSite(t)
+	msg := consoleCatalogue(t, "pt-PT")
+	ctx := t.Context()
+
+	// A sign-language appointment at the first time Filipe Lopes, the demo's staff
+	// interpreter, is free with an agent.
+	today := calendar.DateOf(s.now().In(calendar.Lisbon()))
+	slots, err := s.app.Booking.Availability(ctx, "informacao-geral", today, today.AddDays(booking.MaxRangeDays-1), true)
+	if err != nil || len(slots) == 0 {
+		t.Fatalf("no free time with an interpreter: %v", err)
+	}
+	var appt booking.Booked
+	for _, slot := range slots {
+		var others []booking.Booked
+		for range 3 {
+			b, err := s.app.Booking.Book(ctx, booking.Request{ThemeID: "informacao-geral", Start: slot.Start, SignLanguage: true,
+				Citizen: booking.Citizen{Name: "Maria Lopes", Email: "maria@example.pt", Language: "pt-PT"}})
+			if err != nil {
+				break
+			}
+			if b.InterpreterID == "filipe-lopes" {
+				appt = b
+				break
+			}
+			others = append(others, b)
+		}
+		for _, o := range others {
+			if _, err := s.app.Booking.Cancel(ctx, o.ID, o.ManageToken); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if appt.ID != "" {
+			break
+		}
+	}
+	if appt.ID == "" {
+		t.Fatal("no appointment with filipe-lopes")
+	}
+	s.setNow(appt.Start.Add(-5 * time.Minute)) // the call is open
+
+	b := newTab(t, &site{app: s.app, URL: s.URL}, "Europe/Lisbon", 60*time.Second)
+	b.do("add axe-core", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: script})
+		return err
+	}))
+	a := &auditor{b: b, lang: "pt-PT"}
+	b.navigate("/staff/interpreter")
+	b.signInByKeyboard("filipe.lopes@demo.balcao.example")
+	if p := b.path(); p != "/staff/interpreter" {
+		b.fatalf("signing in led to %s", p)
+	}
+	b.mustContain("interpreter's page", msg["console.interpreter.heading"], "Maria", msg["console.interpreter.join"])
+	if row := b.text("#booking-" + appt.ID); strings.Contains(row, "Lopes") {
+		b.fatalf("the row shows more than the first name: %q", row)
+	}
+	b.tabTo("join-"+appt.ID, 20)
+	if !b.focusVisible() {
+		b.fatalf("the focused Join link shows no focus indicator")
+	}
+	if href := b.attr("#join-"+appt.ID, "href"); href != "/staff/call/"+appt.ID {
+		b.fatalf("Join leads to %q", href)
+	}
+	a.audit("interpreter")
+	b.navigate("/lang?to=en&next=/staff/interpreter")
+	a.lang = "en"
+	b.mustContain("interpreter's page in English", "Calls to interpret")
+	a.audit("interpreter (en)")
+	t.Logf("axe-core: %d pages audited: %s", len(a.pages), strings.Join(a.pages, ", "))
+	if a.failed > 0 {
+		t.Fatalf("%d axe-core violations on %v", a.failed, a.pages)
 	}
 }
