@@ -1,14 +1,16 @@
 // Package admin is the back office's configuration pages, under /staff/admin/: services
-// and themes, locations and their opening hours, staff (themes served, languages,
-// location, weekly hours, absences), holidays and closures, branding, retention periods
-// and sign-in rules, and the audit log's search and export.
+// and themes, the services' walk-in tickets, locations and their opening hours, staff
+// (themes served, languages, location, weekly hours, absences), holidays and closures,
+// branding, retention periods and sign-in rules, and the audit log's search and export.
 //
 // Supervisors configure their own location and the services; administrators everything
 // (package access holds the rules). Every change is written in one transaction with its
 // audit entry, and availability reads the database, so a change takes effect at once. A
 // change that would leave booked appointments without an agent able to serve them is
 // refused with the number of appointments and a choice: keep them (and the old
-// configuration), or cancel them — the citizens are told — and save.
+// configuration), or cancel them — the citizens are told — and save. Ending a walk-in
+// queue in which citizens still wait is refused likewise, with the offer to close it to
+// new tickets instead.
 //
 // The pages are server-rendered from one template, admin_page, whose data is a list of
 // blocks (text, lists, tables and forms).
@@ -102,6 +104,8 @@ func (h *Admin) Routes(mux *http.ServeMux) {
 	handle("POST /staff/admin/services/{id}", staff, h.saveService)
 	handle("GET /staff/admin/services/{id}/themes/new", staff, h.newTheme)
 	handle("POST /staff/admin/services/{id}/themes", staff, h.createTheme)
+	handle("GET /staff/admin/services/{id}/walk-in", staff, h.editWalkIn)
+	handle("POST /staff/admin/services/{id}/walk-in", staff, h.saveWalkIn)
 	handle("GET /staff/admin/themes/{id}", staff, h.editTheme)
 	handle("POST /staff/admin/themes/{id}", staff, h.saveTheme)
 	handle("GET /staff/admin/locations", staff, h.locations)
@@ -109,6 +113,7 @@ func (h *Admin) Routes(mux *http.ServeMux) {
 	handle("POST /staff/admin/locations", admins, h.createLocation)
 	handle("GET /staff/admin/locations/{id}", staff, h.editLocation)
 	handle("POST /staff/admin/locations/{id}", staff, h.saveLocation)
+	handle("POST /staff/admin/locations/{id}/delete", admins, h.deleteLocation)
 	handle("GET /staff/admin/closures", staff, h.closures)
 	handle("POST /staff/admin/closures", staff, h.changeClosures)
 	handle("GET /staff/admin/staff", staff, h.staffList)
@@ -147,6 +152,16 @@ func (h *Admin) me(r *http.Request) (access.Staff, error) {
 		return access.Staff{}, err
 	}
 	return me, nil
+}
+
+// allowed is the signed-in staff member, if they may open area of the configuration
+// pages; 403 otherwise.
+func (h *Admin) allowed(r *http.Request, area string) (access.Staff, error) {
+	me, err := h.me(r)
+	if err != nil {
+		return me, err
+	}
+	return me, need(access.CanConfigure(me, area))
 }
 
 // need answers 403 unless ok: the staff member may not do this.
@@ -203,6 +218,28 @@ func (h *Admin) inTx(ctx context.Context, entry audit.Entry, fn func(tx *store.T
 		_, err := h.audit.AppendTx(ctx, tx, entry)
 		return err
 	})
+}
+
+// createNew adds, unless its form has problems, an entity under the id the form chose,
+// with its audit entry: fn, which answers directory.ErrDuplicateID when the id is taken,
+// which becomes a problem of the form's id field.
+func (h *Admin) createNew(r *http.Request, me access.Staff, probs problems, object, details string, fn func(tx *store.Tx) error) error {
+	if len(probs) > 0 {
+		return nil
+	}
+	err := h.inTx(r.Context(), record(r, me, object, details), fn)
+	if errors.Is(err, directory.ErrDuplicateID) {
+		probs.add("id", "admin.error.id_taken")
+		return nil
+	}
+	return err
+}
+
+// saveEdit saves the change of an existing entity with fn and its audit entry, which
+// names the fields the posted form changed from old; 404 if the entity went meanwhile.
+func (h *Admin) saveEdit(r *http.Request, me access.Staff, object string, old url.Values, fn func(tx *store.Tx) error) error {
+	details := "op=update fields=" + changed(old, r.PostForm)
+	return orNotFound(h.inTx(r.Context(), record(r, me, object, details), fn))
 }
 
 type errorPage struct {

@@ -51,11 +51,8 @@ func auditFilter(v url.Values, probs problems) audit.Filter {
 
 // auditLog is the search form and the entries it finds, newest first, a page at a time.
 func (h *Admin) auditLog(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaAudit)
 	if err != nil {
-		return err
-	}
-	if err := need(access.CanConfigure(me, access.AreaAudit)); err != nil {
 		return err
 	}
 	ctx := r.Context()
@@ -137,11 +134,8 @@ func (h *Admin) auditLog(w http.ResponseWriter, r *http.Request) error {
 
 // auditExport writes the entries the search selects as CSV, and records the export.
 func (h *Admin) auditExport(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaAudit)
 	if err != nil {
-		return err
-	}
-	if err := need(access.CanConfigure(me, access.AreaAudit)); err != nil {
 		return err
 	}
 	probs := problems{}

@@ -268,11 +268,8 @@ func (h *Admin) brandingPage(r *http.Request, me access.Staff, values url.Values
 }
 
 func (h *Admin) branding(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaBranding)
 	if err != nil {
-		return err
-	}
-	if err := need(access.CanConfigure(me, access.AreaBranding)); err != nil {
 		return err
 	}
 	values, err := brandValues(r.Context(), h.db)
@@ -288,11 +285,8 @@ func (h *Admin) branding(w http.ResponseWriter, r *http.Request) error {
 
 // saveBranding saves the agency's name and colour and a new (or no) logo.
 func (h *Admin) saveBranding(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaBranding)
 	if err != nil {
-		return err
-	}
-	if err := need(access.CanConfigure(me, access.AreaBranding)); err != nil {
 		return err
 	}
 	if err := r.ParseMultipartForm(maxLogo * 2); err != nil && !errors.Is(err, http.ErrNotMultipart) {

@@ -18,11 +18,8 @@ import (
 
 // locations lists the locations and their opening hours.
 func (h *Admin) locations(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaLocations)
 	if err != nil {
-		return err
-	}
-	if err := need(access.CanConfigure(me, access.AreaLocations)); err != nil {
 		return err
 	}
 	list, err := directory.Locations(r.Context(), h.db)
@@ -80,28 +77,22 @@ func readLocation(v url.Values, probs problems, isNew bool) directory.LocationCo
 }
 
 func (h *Admin) locationForm(r *http.Request, me access.Staff, values url.Values, probs problems, id string) *page {
-	titleKey, action := "admin.location.new_title", "/staff/admin/locations"
-	if id != "" {
-		titleKey, action = "admin.location.title", "/staff/admin/locations/"+id
-	}
-	var args []any
-	if id != "" {
-		args = append(args, values.Get("name_pt"))
-	}
-	p := h.newPage(r, me, titleKey, args...)
-	b := newBuilder(p.Page, values, probs)
-	var about []field
+	action := "/staff/admin/locations/" + id
 	if id == "" {
-		about = append(about, b.hinted("text", "id", "admin.field.id", "admin.field.id_hint", required, maxlength(64), autocomplete("off")))
+		action = "/staff/admin/locations"
 	}
-	about = append(about, b.texts("text", "name", "admin.field.name", true)...)
+	p, b, about := h.entityForm(r, me, values, probs, id == "", "admin.location.new_title", "admin.location.title")
 	about = append(about, b.field("text", "region", "admin.field.region", maxlength(100)))
-	p.Errors = b.errors()
 	p.Blocks = []block{
 		{Form: &form{Action: action, CSRF: p.CSRF, Sections: []section{{Legend: p.T("admin.location.about"), Fields: about},
 			{Legend: p.T("admin.location.opening_hours"), Fields: b.weekFields()}}, Submit: saveButton(p.Page, "admin.save")}},
-		{Links: []link{{Href: "/staff/admin/locations", Label: p.T("admin.location.back")}}},
 	}
+	if id != "" && access.CanManageLocation(me, "") {
+		p.Blocks = append(p.Blocks, block{Heading: p.T("admin.location.delete_heading"), Text: p.T("admin.location.delete_lead"),
+			Form: &form{Action: action + "/delete", CSRF: p.CSRF, Hidden: []hidden{{"action", "delete"}},
+				Submit: button{ID: "delete", Label: p.T("admin.location.delete"), Danger: true}}})
+	}
+	p.Blocks = append(p.Blocks, block{Links: []link{{Href: "/staff/admin/locations", Label: p.T("admin.location.back")}}})
 	p.Errors = b.errors()
 	return p
 }
@@ -235,16 +226,73 @@ func (h *Admin) saveLocation(w http.ResponseWriter, r *http.Request) error {
 	return seeOther(w, r, "/staff/admin/locations/"+old.ID, "saved", "cancelled", strconv.Itoa(cancelled))
 }
 
+// deleteLocation deletes a location nothing refers to any more; otherwise it says what
+// still does. Only administrators, who create locations, delete them.
+func (h *Admin) deleteLocation(w http.ResponseWriter, r *http.Request) error {
+	me, err := h.me(r)
+	if err != nil {
+		return err
+	}
+	if err := need(access.CanManageLocation(me, "")); err != nil {
+		return err
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	l, err := directory.LocationByID(ctx, h.db, r.PathValue("id"))
+	if err != nil {
+		return orNotFound(err)
+	}
+	if r.PostForm.Get("action") != "delete" {
+		return badAction()
+	}
+	err = h.inTx(ctx, record(r, me, "location:"+l.ID, "op=delete"), func(tx *store.Tx) error {
+		return directory.DeleteLocation(ctx, tx, l.ID, h.now())
+	})
+	var inUse *directory.LocationInUseError
+	if errors.As(err, &inUse) {
+		return h.locationInUse(w, r, me, l, inUse.Uses)
+	} else if err != nil {
+		return orNotFound(err)
+	}
+	return seeOther(w, r, "/staff/admin/locations", "deleted")
+}
+
+// locationInUse answers a deletion refused: what still refers to the location, and where
+// to change it.
+func (h *Admin) locationInUse(w http.ResponseWriter, r *http.Request, me access.Staff, l directory.Location, u directory.LocationUses) error {
+	p := h.newPage(r, me, "admin.location.in_use_title")
+	pg := p.Page
+	var items []item
+	for _, use := range []struct {
+		n         int
+		key, href string
+	}{
+		{u.Staff, "admin.location.uses.staff", "/staff/admin/staff"},
+		{u.Appointments, "admin.location.uses.appointments", ""},
+		{u.Closures, "admin.location.uses.closures", "/staff/admin/closures"},
+		{u.Visitors, "admin.location.uses.visitors", "/staff/board"},
+	} {
+		if use.n > 0 {
+			items = append(items, item{Label: pg.T(use.key, use.n), Href: use.href})
+		}
+	}
+	p.Blocks = []block{
+		{Alert: pg.T("admin.location.in_use_alert", l.Name.In(pg.Lang))},
+		{Text: pg.T("admin.location.in_use_list"), Items: items},
+		{Text: pg.T("admin.location.in_use_lead"), Links: []link{{Href: "/staff/admin/locations/" + l.ID, Label: pg.T("admin.location.in_use_back")}}},
+	}
+	return h.render(w, http.StatusConflict, p)
+}
+
 // Closures.
 
 // closures lists the closures to come, each with a button to remove it, and a form to
 // add one.
 func (h *Admin) closures(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaClosures)
 	if err != nil {
-		return err
-	}
-	if err := need(access.CanConfigure(me, access.AreaClosures)); err != nil {
 		return err
 	}
 	return h.renderClosures(w, r, me, http.StatusOK, url.Values{}, nil)
@@ -312,11 +360,8 @@ func (h *Admin) renderClosures(w http.ResponseWriter, r *http.Request, me access
 // changeClosures adds a closure (refused while appointments are booked that day, unless
 // they are cancelled) or removes one.
 func (h *Admin) changeClosures(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaClosures)
 	if err != nil {
-		return err
-	}
-	if err := need(access.CanConfigure(me, access.AreaClosures)); err != nil {
 		return err
 	}
 	if err := parseForm(r); err != nil {

@@ -147,7 +147,8 @@ func (h *Admin) newPage(r *http.Request, me access.Staff, titleKey string, args 
 }
 
 // noticeKeys are the notices a redirect may ask for (admin.notice.KEY).
-var noticeKeys = map[string]bool{"saved": true, "created": true, "withdrawn": true, "removed": true, "added": true, "disabled": true}
+var noticeKeys = map[string]bool{"saved": true, "created": true, "withdrawn": true, "removed": true, "added": true, "disabled": true,
+	"enabled": true, "deleted": true, "walk_in_closed": true}
 
 // areas are the parts of the configuration pages, in the order of the menu.
 var areas = []struct{ area, path, key string }{
@@ -163,6 +164,15 @@ var areas = []struct{ area, path, key string }{
 
 func (h *Admin) render(w http.ResponseWriter, status int, p *page) error {
 	return h.view.Render(w, status, "admin_page", p)
+}
+
+// show renders a page that could not be made without reading the database: the error of
+// making it, if any, else the page.
+func (h *Admin) show(w http.ResponseWriter, status int, p *page, err error) error {
+	if err != nil {
+		return err
+	}
+	return h.render(w, status, p)
 }
 
 // builder makes the fields of a form from its values and problems, remembering their
@@ -204,6 +214,23 @@ func (b *builder) field(kind, name, labelKey string, mods ...mod) field {
 		m(&f)
 	}
 	return f
+}
+
+// entityForm starts the form of a service, theme or location: its page, titled newKey for
+// a new one and editKey (with its Portuguese name) otherwise, its builder and its first
+// fields: the id of a new one, then the name in both languages.
+func (h *Admin) entityForm(r *http.Request, me access.Staff, values url.Values, probs problems, isNew bool, newKey, editKey string) (*page, *builder, []field) {
+	titleKey, args := newKey, []any(nil)
+	if !isNew {
+		titleKey, args = editKey, []any{values.Get("name_pt")}
+	}
+	p := h.newPage(r, me, titleKey, args...)
+	b := newBuilder(p.Page, values, probs)
+	var fields []field
+	if isNew {
+		fields = append(fields, b.hinted("text", "id", "admin.field.id", "admin.field.id_hint", required, maxlength(64), autocomplete("off")))
+	}
+	return p, b, append(fields, b.texts("text", "name", "admin.field.name", true)...)
 }
 
 // hinted is field with a hint.

@@ -10,7 +10,8 @@ import (
 // adminPages are every configuration page with a GET, as the demo agency has them.
 var adminPages = []string{
 	"/staff/admin/", "/staff/admin/services", "/staff/admin/services/new", "/staff/admin/services/pensoes",
-	"/staff/admin/services/pensoes/themes/new", "/staff/admin/themes/pensao-velhice", "/staff/admin/locations",
+	"/staff/admin/services/pensoes/themes/new",
+	"/staff/admin/services/pensoes/walk-in", "/staff/admin/services/familia/walk-in", "/staff/admin/themes/pensao-velhice", "/staff/admin/locations",
 	"/staff/admin/locations/new", "/staff/admin/locations/lisboa", "/staff/admin/closures", "/staff/admin/staff",
 	"/staff/admin/staff/new", "/staff/admin/staff/ana-martins", "/staff/admin/branding", "/staff/admin/settings",
 	"/staff/admin/audit",

@@ -33,11 +33,8 @@ func (h *Admin) home(w http.ResponseWriter, r *http.Request) error {
 
 // services lists the services and their themes.
 func (h *Admin) services(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaServices)
 	if err != nil {
-		return err
-	}
-	if err := need(access.CanConfigure(me, access.AreaServices)); err != nil {
 		return err
 	}
 	services, err := directory.Services(r.Context(), h.db)
@@ -64,21 +61,11 @@ func (h *Admin) services(w http.ResponseWriter, r *http.Request) error {
 
 // serviceForm is the form of a service, new (with its id) or not.
 func (h *Admin) serviceForm(r *http.Request, me access.Staff, values url.Values, probs problems, id string) *page {
-	titleKey, action := "admin.service.new_title", "/staff/admin/services"
-	if id != "" {
-		titleKey, action = "admin.service.title", "/staff/admin/services/"+id
-	}
-	var args []any
-	if id != "" {
-		args = append(args, values.Get("name_pt"))
-	}
-	p := h.newPage(r, me, titleKey, args...)
-	b := newBuilder(p.Page, values, probs)
-	var fields []field
+	action := "/staff/admin/services/" + id
 	if id == "" {
-		fields = append(fields, b.hinted("text", "id", "admin.field.id", "admin.field.id_hint", required, maxlength(64), autocomplete("off")))
+		action = "/staff/admin/services"
 	}
-	fields = append(fields, b.texts("text", "name", "admin.field.name", true)...)
+	p, b, fields := h.entityForm(r, me, values, probs, id == "", "admin.service.new_title", "admin.service.title")
 	fields = append(fields, b.texts("textarea", "description", "admin.field.description", false)...)
 	p.Errors = b.errors()
 	p.Blocks = []block{{Form: &form{Action: action, CSRF: p.CSRF, Sections: []section{{Fields: fields}}, Submit: saveButton(p.Page, "admin.save")}}}
@@ -86,11 +73,8 @@ func (h *Admin) serviceForm(r *http.Request, me access.Staff, values url.Values,
 }
 
 func (h *Admin) newService(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaServices)
 	if err != nil {
-		return err
-	}
-	if err := need(access.CanConfigure(me, access.AreaServices)); err != nil {
 		return err
 	}
 	return h.render(w, http.StatusOK, h.serviceForm(r, me, nil, nil, ""))
@@ -105,11 +89,8 @@ func readService(v url.Values, probs problems, isNew bool) directory.ServiceConf
 }
 
 func (h *Admin) createService(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaServices)
 	if err != nil {
-		return err
-	}
-	if err := need(access.CanConfigure(me, access.AreaServices)); err != nil {
 		return err
 	}
 	if err := parseForm(r); err != nil {
@@ -117,15 +98,10 @@ func (h *Admin) createService(w http.ResponseWriter, r *http.Request) error {
 	}
 	probs := problems{}
 	s := readService(r.PostForm, probs, true)
-	if len(probs) == 0 {
-		err = h.inTx(r.Context(), record(r, me, "service:"+s.ID, "op=create"), func(tx *store.Tx) error {
-			return directory.CreateService(r.Context(), tx, s)
-		})
-		if errors.Is(err, directory.ErrDuplicateID) {
-			probs.add("id", "admin.error.id_taken")
-		} else if err != nil {
-			return err
-		}
+	if err := h.createNew(r, me, probs, "service:"+s.ID, "op=create", func(tx *store.Tx) error {
+		return directory.CreateService(r.Context(), tx, s)
+	}); err != nil {
+		return err
 	}
 	if len(probs) > 0 {
 		return h.render(w, http.StatusUnprocessableEntity, h.serviceForm(r, me, r.PostForm, probs, ""))
@@ -142,23 +118,25 @@ func serviceValues(s directory.Service) url.Values {
 
 // editService shows a service's form, its themes and the way to withdraw it.
 func (h *Admin) editService(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaServices)
 	if err != nil {
 		return err
 	}
-	if err := need(access.CanConfigure(me, access.AreaServices)); err != nil {
+	s, err := h.service(r)
+	if err != nil {
 		return err
 	}
-	s, err := directory.ServiceByID(r.Context(), h.db, r.PathValue("id"))
-	if err != nil {
-		return orNotFound(err)
-	}
-	return h.render(w, http.StatusOK, h.servicePage(r, me, s, serviceValues(s), nil))
+	p, err := h.servicePage(r, me, s, serviceValues(s), nil)
+	return h.show(w, http.StatusOK, p, err)
 }
 
-func (h *Admin) servicePage(r *http.Request, me access.Staff, s directory.Service, values url.Values, probs problems) *page {
+func (h *Admin) servicePage(r *http.Request, me access.Staff, s directory.Service, values url.Values, probs problems) (*page, error) {
 	p := h.serviceForm(r, me, values, probs, s.ID)
 	pg := p.Page
+	walkIn, err := h.walkInSummary(r, p, s.ID)
+	if err != nil {
+		return nil, err
+	}
 	var items []item
 	for _, th := range s.Themes {
 		items = append(items, item{Label: th.Name.In(pg.Lang), Href: "/staff/admin/themes/" + th.ID,
@@ -166,6 +144,8 @@ func (h *Admin) servicePage(r *http.Request, me access.Staff, s directory.Servic
 	}
 	p.Blocks = append(p.Blocks, block{Heading: pg.T("admin.service.themes"), Items: items, Empty: pg.T("admin.service.no_themes"),
 		Links: []link{{Href: "/staff/admin/services/" + s.ID + "/themes/new", Label: pg.T("admin.theme.new")}}})
+	p.Blocks = append(p.Blocks, block{Heading: pg.T("admin.walk_in.heading"), Text: walkIn,
+		Links: []link{{Href: walkInPath(s.ID), Label: pg.T("admin.walk_in.change")}}})
 	if len(s.Themes) == 0 {
 		p.Blocks = append(p.Blocks, block{Heading: pg.T("admin.service.withdraw_heading"), Text: pg.T("admin.service.withdraw_lead"),
 			Form: &form{Action: "/staff/admin/services/" + s.ID, CSRF: p.CSRF,
@@ -173,32 +153,33 @@ func (h *Admin) servicePage(r *http.Request, me access.Staff, s directory.Servic
 	} else {
 		p.Blocks = append(p.Blocks, block{Heading: pg.T("admin.service.withdraw_heading"), Text: pg.T("admin.service.withdraw_themes_first")})
 	}
-	return p
+	return p, nil
 }
 
 func (h *Admin) saveService(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaServices)
 	if err != nil {
-		return err
-	}
-	if err := need(access.CanConfigure(me, access.AreaServices)); err != nil {
 		return err
 	}
 	if err := parseForm(r); err != nil {
 		return err
 	}
 	ctx := r.Context()
-	old, err := directory.ServiceByID(ctx, h.db, r.PathValue("id"))
+	old, err := h.service(r)
 	if err != nil {
-		return orNotFound(err)
+		return err
 	}
 	switch r.PostForm.Get("action") {
 	case "withdraw":
 		err := h.inTx(ctx, record(r, me, "service:"+old.ID, "op=withdraw"), func(tx *store.Tx) error {
 			return directory.DeactivateService(ctx, tx, old.ID)
 		})
+		var busy *directory.TicketsWaitingError
 		if errors.Is(err, directory.ErrServiceHasThemes) {
-			return h.render(w, http.StatusConflict, h.servicePage(r, me, old, serviceValues(old), problems{"name_pt": "admin.service.withdraw_themes_first"}))
+			p, err := h.servicePage(r, me, old, serviceValues(old), problems{"name_pt": "admin.service.withdraw_themes_first"})
+			return h.show(w, http.StatusConflict, p, err)
+		} else if errors.As(err, &busy) {
+			return h.walkInBusy(w, r, me, old, busy.Tickets, "/staff/admin/services/"+old.ID)
 		} else if err != nil {
 			return err
 		}
@@ -211,13 +192,13 @@ func (h *Admin) saveService(w http.ResponseWriter, r *http.Request) error {
 	s := readService(r.PostForm, probs, false)
 	s.ID = old.ID
 	if len(probs) > 0 {
-		return h.render(w, http.StatusUnprocessableEntity, h.servicePage(r, me, old, r.PostForm, probs))
+		p, err := h.servicePage(r, me, old, r.PostForm, probs)
+		return h.show(w, http.StatusUnprocessableEntity, p, err)
 	}
-	details := "op=update fields=" + changed(serviceValues(old), r.PostForm)
-	if err := h.inTx(ctx, record(r, me, "service:"+s.ID, details), func(tx *store.Tx) error {
+	if err := h.saveEdit(r, me, "service:"+s.ID, serviceValues(old), func(tx *store.Tx) error {
 		return directory.UpdateService(ctx, tx, s)
 	}); err != nil {
-		return orNotFound(err)
+		return err
 	}
 	return seeOther(w, r, "/staff/admin/services/"+s.ID, "saved")
 }
@@ -279,22 +260,12 @@ func readTheme(v url.Values, probs problems, isNew bool) directory.ThemeConfig {
 
 // themeForm is the form of a theme: new (with its id, under a service) or not.
 func (h *Admin) themeForm(r *http.Request, me access.Staff, values url.Values, probs problems, serviceID, id string) *page {
-	titleKey, action := "admin.theme.new_title", "/staff/admin/services/"+serviceID+"/themes"
-	if id != "" {
-		titleKey, action = "admin.theme.title", "/staff/admin/themes/"+id
-	}
-	var args []any
-	if id != "" {
-		args = append(args, values.Get("name_pt"))
-	}
-	p := h.newPage(r, me, titleKey, args...)
-	pg := p.Page
-	b := newBuilder(pg, values, probs)
-	var about []field
+	action := "/staff/admin/themes/" + id
 	if id == "" {
-		about = append(about, b.hinted("text", "id", "admin.field.id", "admin.field.id_hint", required, maxlength(64), autocomplete("off")))
+		action = "/staff/admin/services/" + serviceID + "/themes"
 	}
-	about = append(about, b.texts("text", "name", "admin.field.name", true)...)
+	p, b, about := h.entityForm(r, me, values, probs, id == "", "admin.theme.new_title", "admin.theme.title")
+	pg := p.Page
 	about = append(about, b.texts("textarea", "description", "admin.field.public_description", false)...)
 	about = append(about, b.texts("textarea", "instructions", "admin.field.instructions", false)...)
 	levels := []string{"none", "weak", "strong"}
@@ -321,16 +292,13 @@ func (h *Admin) themeForm(r *http.Request, me access.Staff, values url.Values, p
 }
 
 func (h *Admin) newTheme(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaServices)
 	if err != nil {
 		return err
 	}
-	if err := need(access.CanConfigure(me, access.AreaServices)); err != nil {
-		return err
-	}
-	s, err := directory.ServiceByID(r.Context(), h.db, r.PathValue("id"))
+	s, err := h.service(r)
 	if err != nil {
-		return orNotFound(err)
+		return err
 	}
 	v := url.Values{"duration": {"30"}, "buffer": {"0"}, "auth_level": {"weak"}, "min_notice": {strconv.Itoa(directory.DefaultMinNoticeMinutes)},
 		"horizon": {strconv.Itoa(directory.DefaultHorizonDays)}}
@@ -338,32 +306,24 @@ func (h *Admin) newTheme(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Admin) createTheme(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaServices)
 	if err != nil {
-		return err
-	}
-	if err := need(access.CanConfigure(me, access.AreaServices)); err != nil {
 		return err
 	}
 	if err := parseForm(r); err != nil {
 		return err
 	}
 	ctx := r.Context()
-	s, err := directory.ServiceByID(ctx, h.db, r.PathValue("id"))
+	s, err := h.service(r)
 	if err != nil {
-		return orNotFound(err)
+		return err
 	}
 	probs := problems{}
 	th := readTheme(r.PostForm, probs, true)
-	if len(probs) == 0 {
-		err := h.inTx(ctx, record(r, me, "theme:"+th.ID, "op=create service="+s.ID), func(tx *store.Tx) error {
-			return directory.CreateTheme(ctx, tx, s.ID, th)
-		})
-		if errors.Is(err, directory.ErrDuplicateID) {
-			probs.add("id", "admin.error.id_taken")
-		} else if err != nil {
-			return err
-		}
+	if err := h.createNew(r, me, probs, "theme:"+th.ID, "op=create service="+s.ID, func(tx *store.Tx) error {
+		return directory.CreateTheme(ctx, tx, s.ID, th)
+	}); err != nil {
+		return err
 	}
 	if len(probs) > 0 {
 		return h.render(w, http.StatusUnprocessableEntity, h.themeForm(r, me, r.PostForm, probs, s.ID, ""))
@@ -372,16 +332,13 @@ func (h *Admin) createTheme(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Admin) editTheme(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaServices)
 	if err != nil {
 		return err
 	}
-	if err := need(access.CanConfigure(me, access.AreaServices)); err != nil {
-		return err
-	}
-	th, err := directory.ThemeByID(r.Context(), h.db, r.PathValue("id"))
+	th, err := h.theme(r)
 	if err != nil {
-		return orNotFound(err)
+		return err
 	}
 	return h.render(w, http.StatusOK, h.themeForm(r, me, themeValues(th), nil, th.ServiceID, th.ID))
 }
@@ -389,20 +346,17 @@ func (h *Admin) editTheme(w http.ResponseWriter, r *http.Request) error {
 // saveTheme saves a theme's texts and rules, or withdraws it. A theme with appointments
 // to come is withdrawn only once they are cancelled (resolve=cancel).
 func (h *Admin) saveTheme(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaServices)
 	if err != nil {
-		return err
-	}
-	if err := need(access.CanConfigure(me, access.AreaServices)); err != nil {
 		return err
 	}
 	if err := parseForm(r); err != nil {
 		return err
 	}
 	ctx := r.Context()
-	old, err := directory.ThemeByID(ctx, h.db, r.PathValue("id"))
+	old, err := h.theme(r)
 	if err != nil {
-		return orNotFound(err)
+		return err
 	}
 	back := "/staff/admin/themes/" + old.ID
 	switch r.PostForm.Get("action") {
@@ -439,13 +393,24 @@ func (h *Admin) saveTheme(w http.ResponseWriter, r *http.Request) error {
 	if len(probs) > 0 {
 		return h.render(w, http.StatusUnprocessableEntity, h.themeForm(r, me, r.PostForm, probs, old.ServiceID, old.ID))
 	}
-	details := "op=update fields=" + changed(themeValues(old), r.PostForm)
-	if err := h.inTx(ctx, record(r, me, "theme:"+th.ID, details), func(tx *store.Tx) error {
+	if err := h.saveEdit(r, me, "theme:"+th.ID, themeValues(old), func(tx *store.Tx) error {
 		return directory.UpdateTheme(ctx, tx, th)
 	}); err != nil {
-		return orNotFound(err)
+		return err
 	}
 	return seeOther(w, r, back, "saved")
+}
+
+// service is the active service the request's path names; 404 if there is none.
+func (h *Admin) service(r *http.Request) (directory.Service, error) {
+	s, err := directory.ServiceByID(r.Context(), h.db, r.PathValue("id"))
+	return s, orNotFound(err)
+}
+
+// theme is the active theme the request's path names; 404 if there is none.
+func (h *Admin) theme(r *http.Request) (directory.Theme, error) {
+	th, err := directory.ThemeByID(r.Context(), h.db, r.PathValue("id"))
+	return th, orNotFound(err)
 }
 
 // localDay is the day of t in the agency's time zone, for inputs of type date.

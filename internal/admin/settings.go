@@ -84,11 +84,8 @@ func (h *Admin) settingsPage(r *http.Request, me access.Staff, values url.Values
 }
 
 func (h *Admin) settings(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaSettings)
 	if err != nil {
-		return err
-	}
-	if err := need(access.CanConfigure(me, access.AreaSettings)); err != nil {
 		return err
 	}
 	v, err := h.settingsValues(r.Context())
@@ -101,11 +98,8 @@ func (h *Admin) settings(w http.ResponseWriter, r *http.Request) error {
 // saveSettings saves the retention periods and the roles that must sign in with a second
 // factor.
 func (h *Admin) saveSettings(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaSettings)
 	if err != nil {
-		return err
-	}
-	if err := need(access.CanConfigure(me, access.AreaSettings)); err != nil {
 		return err
 	}
 	if err := parseForm(r); err != nil {

@@ -23,11 +23,8 @@ import (
 
 // staffList lists the staff members the signed-in one may manage.
 func (h *Admin) staffList(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaStaff)
 	if err != nil {
-		return err
-	}
-	if err := need(access.CanConfigure(me, access.AreaStaff)); err != nil {
 		return err
 	}
 	ctx := r.Context()
@@ -195,6 +192,10 @@ func (h *Admin) staffFormWith(r *http.Request, me access.Staff, values url.Value
 			p.Blocks = append(p.Blocks, block{Heading: pg.T("admin.staff.disable_heading"), Text: pg.T("admin.staff.disable_lead"),
 				Form: &form{Action: action, CSRF: p.CSRF, Submit: button{ID: "disable", Name: "action", Value: "disable",
 					Label: pg.T("admin.staff.disable"), Danger: true}}})
+		} else if !s.Active {
+			p.Blocks = append(p.Blocks, block{Heading: pg.T("admin.staff.enable_heading"), Text: pg.T("admin.staff.enable_lead"),
+				Form: &form{Action: action, CSRF: p.CSRF, Submit: button{ID: "enable", Name: "action", Value: "enable",
+					Label: pg.T("admin.staff.enable")}}})
 		}
 	}
 	p.Blocks = append(p.Blocks, block{Links: []link{{Href: "/staff/admin/staff", Label: pg.T("admin.staff.back")}}})
@@ -231,11 +232,8 @@ func absenceBlocks(p *page, s *directory.StaffEntry, values url.Values, probs pr
 }
 
 func (h *Admin) newStaff(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaStaff)
 	if err != nil {
-		return err
-	}
-	if err := need(access.CanConfigure(me, access.AreaStaff)); err != nil {
 		return err
 	}
 	p, err := h.staffForm(r, me, url.Values{"role": {access.Agent}, "location": {me.LocationID}, "languages": {directory.LangPT}}, nil, nil)
@@ -279,11 +277,8 @@ var passwordProblems = map[error]string{
 // createStaff adds a staff member who can sign in with the first password given (their
 // role may require them to set up two-step verification then).
 func (h *Admin) createStaff(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
+	me, err := h.allowed(r, access.AreaStaff)
 	if err != nil {
-		return err
-	}
-	if err := need(access.CanConfigure(me, access.AreaStaff)); err != nil {
 		return err
 	}
 	if err := parseForm(r); err != nil {
@@ -362,8 +357,8 @@ func servantOf(s directory.StaffEntry) servant {
 	return servant{Active: s.Active, Role: s.Role, Location: s.LocationID, Languages: s.Languages, Themes: s.Themes, Hours: s.Hours}
 }
 
-// saveStaff saves a staff member, or disables them. A change that leaves them unable to
-// serve appointments booked with them is refused unless those are cancelled
+// saveStaff saves a staff member, disables or enables them. A change that leaves them
+// unable to serve appointments booked with them is refused unless those are cancelled
 // (resolve=cancel).
 func (h *Admin) saveStaff(w http.ResponseWriter, r *http.Request) error {
 	me, err := h.me(r)
@@ -383,6 +378,8 @@ func (h *Admin) saveStaff(w http.ResponseWriter, r *http.Request) error {
 	var after servant
 	var s directory.StaffConfig
 	switch r.PostForm.Get("action") {
+	case "enable":
+		return h.enableStaff(w, r, me, old)
 	case "disable":
 		if old.ID == me.ID {
 			return need(false)
@@ -458,6 +455,23 @@ func (h *Admin) saveStaff(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return seeOther(w, r, back, "saved", "cancelled", strconv.Itoa(cancelled))
+}
+
+// enableStaff lets a disabled staff member sign in and be booked again. Their sessions
+// ended when they were disabled; they sign in anew with the password they had.
+func (h *Admin) enableStaff(w http.ResponseWriter, r *http.Request, me access.Staff, s directory.StaffEntry) error {
+	back := "/staff/admin/staff/" + s.ID
+	if s.Active {
+		return seeOther(w, r, back, "enabled")
+	}
+	ctx := r.Context()
+	entry := audit.Entry{Actor: me.ID, Action: audit.AccountChange, Object: "staff:" + s.ID, IP: audit.ClientIP(r), Details: "op=enable"}
+	if err := h.inTx(ctx, entry, func(tx *store.Tx) error {
+		return directory.EnableStaff(ctx, tx, s.ID)
+	}); err != nil {
+		return orNotFound(err)
+	}
+	return seeOther(w, r, back, "enabled")
 }
 
 // changeAbsences adds an absence (refused over booked appointments unless they are

@@ -23,6 +23,16 @@ func (p problems) add(name, key string) {
 	}
 }
 
+// anyPrefixed tells whether a field whose name starts with prefix has a problem.
+func (p problems) anyPrefixed(prefix string) bool {
+	for name := range p {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
 // id reads a new entity's id.
 func (p problems) id(v url.Values, name string) string {
 	id := strings.TrimSpace(v.Get(name))
@@ -113,12 +123,8 @@ func (p problems) weekly(v url.Values) map[string][]string {
 			p.add(name, "admin.error.hours")
 			continue
 		}
-		for i := range ranges {
-			for j := range i {
-				if ranges[i].StartMinute < ranges[j].EndMinute && ranges[j].StartMinute < ranges[i].EndMinute {
-					p.add(name, "admin.error.hours_overlap")
-				}
-			}
+		if directory.Overlap(ranges) {
+			p.add(name, "admin.error.hours_overlap")
 		}
 		out[directory.WeekdayKey(d)] = spans
 	}

@@ -122,7 +122,8 @@ func applyStaff(ctx context.Context, tx *store.Tx, s StaffConfig) error {
 }
 
 // saveStaff writes a staff member, their languages, themes and weekly hours (replacing
-// those they had), but not their absences.
+// those they had), but not their absences. A disabled account stays inactive: booking
+// reads active, and a saved form or a re-applied file must not make it bookable again.
 func saveStaff(ctx context.Context, q store.Queryer, s StaffConfig) error {
 	role := s.Role
 	if role == "" {
@@ -140,7 +141,7 @@ func saveStaff(ctx context.Context, q store.Queryer, s StaffConfig) error {
 	}
 	if _, err := q.Exec(ctx, `INSERT INTO staff (id, name, email, location_id, role) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email,
-			location_id = excluded.location_id, role = excluded.role, active = TRUE`,
+			location_id = excluded.location_id, role = excluded.role, active = (staff.disabled_at = 0)`,
 		s.ID, s.Name, strings.TrimSpace(s.Email), s.Location, role); err != nil {
 		return err
 	}
@@ -174,38 +175,5 @@ func applyWalkIn(ctx context.Context, tx *store.Tx, serviceID string, w *WalkInC
 		_, err := tx.Exec(ctx, "DELETE FROM walk_in_queues WHERE service_id = ?", serviceID)
 		return err
 	}
-	orDefault := func(v, def int) int {
-		if v == 0 {
-			return def
-		}
-		return v
-	}
-	recall, near := 5, 3
-	if w.RecallMinutes != nil {
-		recall = *w.RecallMinutes
-	}
-	if w.NearPosition != nil {
-		near = *w.NearPosition
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO walk_in_queues (service_id, letter, always_open, max_waiting, max_priority_run,
-			answer_seconds, recall_minutes, near_position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (service_id) DO UPDATE SET letter = excluded.letter, always_open = excluded.always_open,
-			max_waiting = excluded.max_waiting, max_priority_run = excluded.max_priority_run,
-			answer_seconds = excluded.answer_seconds, recall_minutes = excluded.recall_minutes,
-			near_position = excluded.near_position`,
-		serviceID, w.Letter, w.AlwaysOpen, orDefault(w.MaxWaiting, 200), w.MaxPriorityRun, orDefault(w.AnswerSeconds, 120),
-		recall, near); err != nil {
-		return fmt.Errorf("walk-in queue: %w", err)
-	}
-	if _, err := tx.Exec(ctx, "DELETE FROM walk_in_hours WHERE service_id = ?", serviceID); err != nil {
-		return err
-	}
-	hours, _ := ParseWeekly(w.Hours)
-	for _, h := range hours {
-		if _, err := tx.Exec(ctx, `INSERT INTO walk_in_hours (service_id, weekday, start_minute, end_minute) VALUES (?, ?, ?, ?)`,
-			serviceID, int(h.Weekday), h.StartMinute, h.EndMinute); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeWalkIn(ctx, tx, serviceID, w.settings())
 }

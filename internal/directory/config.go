@@ -13,8 +13,8 @@ import (
 	"balcao/internal/calendar"
 )
 
-// Config is the agency's configuration as written in a JSON file (the demo agency is one).
-// Until the configuration pages exist it is how an agency sets balcao up.
+// Config is the agency's configuration as written in a JSON file (the demo agency is one),
+// applied at every start when given; the configuration pages change the same rows.
 type Config struct {
 	Agency    AgencyConfig     `json:"agency"`
 	Locations []LocationConfig `json:"locations"`
@@ -155,9 +155,7 @@ func (cfg Config) Validate() error {
 		checkID(bad, where, s.ID, services)
 		checkName(bad, where, s.Name)
 		if w := s.WalkIn; w != nil {
-			if len(w.Letter) != 1 || w.Letter[0] < 'A' || w.Letter[0] > 'Z' {
-				bad("%s.walk_in.letter: %q is not one capital letter", where, w.Letter)
-			} else if letters[w.Letter] {
+			if ValidLetter(w.Letter) && letters[w.Letter] {
 				bad("%s.walk_in.letter: %q is used by another service", where, w.Letter)
 			}
 			letters[w.Letter] = true
@@ -167,9 +165,9 @@ func (cfg Config) Validate() error {
 			if !w.AlwaysOpen && len(w.Hours) == 0 {
 				bad("%s.walk_in: give hours or always_open", where)
 			}
-			if w.MaxWaiting < 0 || w.MaxPriorityRun < 0 || w.AnswerSeconds < 0 ||
-				(w.RecallMinutes != nil && *w.RecallMinutes < 0) || (w.NearPosition != nil && *w.NearPosition < 0) {
-				bad("%s.walk_in: numbers must not be negative", where)
+			// The file and the configuration pages accept the same queues.
+			for _, err := range w.settings().problems() {
+				bad("%s.walk_in: %w", where, err)
 			}
 		}
 		for j, th := range s.Themes {

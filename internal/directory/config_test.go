@@ -22,6 +22,30 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	}
 }
 
+func TestValidateWalkIn(t *testing.T) {
+	cfg := `{"agency":{"name":{"pt-PT":"A"}},"services":[
+		{"id":"a","name":{"pt-PT":"A"},"walk_in":{"letter":"a","always_open":true,"answer_seconds":5}},
+		{"id":"b","name":{"pt-PT":"B"},"walk_in":{"letter":"B","hours":{"mon":["09:00-12:00","11:00-13:00"]},"max_waiting":-1}},
+		{"id":"c","name":{"pt-PT":"C"},"walk_in":{"letter":"B","always_open":true}},
+		{"id":"d","name":{"pt-PT":"D"},"walk_in":{"letter":"D"}}]}`
+	_, err := ParseConfig(strings.NewReader(cfg))
+	if err == nil {
+		t.Fatal("invalid queues accepted")
+	}
+	for _, want := range []string{`services[0].walk_in: walk-in letter: "a"`, "services[0].walk_in: walk-in answer_seconds: 5",
+		"services[1].walk_in: walk-in max_waiting: -1", "services[1].walk_in: walk-in hours: two spans of one day overlap",
+		`services[2].walk_in.letter: "B" is used by another service`, "services[3].walk_in: give hours or always_open"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s:\n%v", want, err)
+		}
+	}
+	// Left out, the numbers take their defaults, which are valid.
+	ok := `{"agency":{"name":{"pt-PT":"A"}},"services":[{"id":"a","name":{"pt-PT":"A"},"walk_in":{"letter":"A","always_open":true}}]}`
+	if _, err := ParseConfig(strings.NewReader(ok)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestParseWeekly(t *testing.T) {
 	got, err := ParseWeekly(map[string][]string{"mon": {"09:00-12:30", "14:00-24:00"}})
 	if err != nil || len(got) != 2 || got[0].StartMinute != 540 || got[0].EndMinute != 750 || got[1].EndMinute != 1440 {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"balcao/internal/calendar"
 	"balcao/internal/store"
 )
 
@@ -21,6 +22,7 @@ var (
 	ErrServiceHasThemes  = errors.New("service still has themes")
 	ErrDuplicateID       = errors.New("id already used")
 	ErrUnknownLocationID = errors.New("unknown location")
+	ErrLocationInUse     = errors.New("location still in use")
 )
 
 // SetAgencyName changes the agency's name.
@@ -51,7 +53,7 @@ func UpdateService(ctx context.Context, q store.Queryer, s ServiceConfig) error 
 }
 
 // DeactivateService withdraws a service that has no themes left; ErrServiceHasThemes
-// otherwise.
+// otherwise, and a *TicketsWaitingError while its walk-in queue still holds tickets.
 func DeactivateService(ctx context.Context, q store.Queryer, id string) error {
 	var n int
 	if err := q.QueryRow(ctx, "SELECT COUNT(*) FROM themes WHERE service_id = ? AND active", id).Scan(&n); err != nil {
@@ -60,7 +62,7 @@ func DeactivateService(ctx context.Context, q store.Queryer, id string) error {
 	if n > 0 {
 		return fmt.Errorf("withdraw service %s: %w", id, ErrServiceHasThemes)
 	}
-	if _, err := q.Exec(ctx, "DELETE FROM walk_in_queues WHERE service_id = ?", id); err != nil {
+	if err := RemoveWalkIn(ctx, q, id); err != nil {
 		return fmt.Errorf("withdraw service %s: %w", id, err)
 	}
 	return affectOne(q.Exec(ctx, "UPDATE services SET active = FALSE WHERE id = ? AND active", id))("withdraw service " + id)
@@ -119,6 +121,81 @@ func SaveLocation(ctx context.Context, q store.Queryer, l LocationConfig) error 
 		return fmt.Errorf("save location %s: %w", l.ID, err)
 	}
 	return nil
+}
+
+// DeleteLocation deletes a location and its opening hours, once nothing refers to it;
+// otherwise it is refused with a *LocationInUseError saying what still does. Its past
+// closures go with it.
+func DeleteLocation(ctx context.Context, q store.Queryer, id string, now time.Time) error {
+	uses, err := LocationUsesOf(ctx, q, id, now)
+	if err != nil {
+		return fmt.Errorf("delete location %s: %w", id, err)
+	}
+	if uses.Any() {
+		return fmt.Errorf("delete location %s: %w", id, &LocationInUseError{Uses: uses})
+	}
+	if _, err := q.Exec(ctx, "DELETE FROM closures WHERE location_id = ?", id); err != nil {
+		return fmt.Errorf("delete location %s: %w", id, err)
+	}
+	return affectOne(q.Exec(ctx, "DELETE FROM locations WHERE id = ?", id))("delete location " + id)
+}
+
+// LocationUses counts what refers to a location.
+type LocationUses struct {
+	Staff        int // staff members of the location, disabled accounts included
+	Appointments int // booked appointments to come with them
+	Closures     int // closures of the location on today or later
+	Visitors     int // agents of other locations moved to serve its citizens
+}
+
+// Any tells whether anything refers to the location.
+func (u LocationUses) Any() bool { return u != LocationUses{} }
+
+// LocationInUseError refuses to delete a location something still refers to.
+type LocationInUseError struct{ Uses LocationUses }
+
+func (e *LocationInUseError) Error() string {
+	u := e.Uses
+	return fmt.Sprintf("location in use: %d staff, %d appointments to come, %d closures to come, %d agents serving it",
+		u.Staff, u.Appointments, u.Closures, u.Visitors)
+}
+
+func (e *LocationInUseError) Unwrap() error { return ErrLocationInUse }
+
+// LocationUsesOf counts what refers to a location at now; store.ErrNotFound if there is
+// no such location.
+func LocationUsesOf(ctx context.Context, q store.Queryer, id string, now time.Time) (LocationUses, error) {
+	var u LocationUses
+	today := calendar.DateOf(now.In(calendar.Lisbon())).String()
+	var n int
+	if err := q.QueryRow(ctx, "SELECT COUNT(*) FROM locations WHERE id = ?", id).Scan(&n); err != nil {
+		return u, fmt.Errorf("uses of location %s: %w", id, err)
+	}
+	if n == 0 {
+		return u, fmt.Errorf("location %q: %w", id, store.ErrNotFound)
+	}
+	for _, c := range []struct {
+		into  *int
+		query string
+		args  []any
+	}{
+		{&u.Staff, "SELECT COUNT(*) FROM staff WHERE location_id = ?", []any{id}},
+		{&u.Appointments, `SELECT COUNT(*) FROM appointments a WHERE a.status = 'booked' AND a.ends_at > ? AND EXISTS
+			(SELECT 1 FROM staff s WHERE s.location_id = ? AND (s.id = a.agent_id OR s.id = a.interpreter_id))`, []any{now.Unix(), id}},
+		{&u.Closures, "SELECT COUNT(*) FROM closures WHERE location_id = ? AND day >= ?", []any{id, today}},
+		{&u.Visitors, "SELECT COUNT(*) FROM agent_states WHERE pool = ?", []any{id}},
+	} {
+		if err := q.QueryRow(ctx, c.query, c.args...).Scan(c.into); err != nil {
+			return u, fmt.Errorf("uses of location %s: %w", id, err)
+		}
+	}
+	return u, nil
+}
+
+// EnableStaff lets a disabled staff member sign in and be booked again, with the password
+// and second factor they had. Their sessions ended when they were disabled and stay ended.
+func EnableStaff(ctx context.Context, q store.Queryer, id string) error {
+	return affectOne(q.Exec(ctx, "UPDATE staff SET active = TRUE, disabled_at = 0 WHERE id = ?", id))("enable staff " + id)
 }
 
 // SaveStaff creates or updates a staff member with their languages, themes and weekly

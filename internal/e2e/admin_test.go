@@ -18,13 +18,15 @@ import (
 	"balcao/internal/auth"
 	"balcao/internal/booking"
 	"balcao/internal/calendar"
+	"balcao/internal/queue"
 )
 
 // TestAdminPagesHaveNoAxeViolations signs in as the demo administrator (who sets up
 // two-step verification first), in Portuguese and in English, and runs axe-core on every
 // configuration page, on their error states, on the refusal of a change that would orphan
-// a booked appointment, and on the audit log with results. One form is filled in and sent
-// with the keyboard alone.
+// a booked appointment, of turning walk-in tickets off while a citizen waits and of
+// deleting a location in use, on a disabled account, and on the audit log with results.
+// Two forms are filled in and sent with the keyboard alone.
 func TestAdminPagesHaveNoAxeViolations(t *testing.T) {
 	needBrowser(t)
 	script := axeScript(t)
@@ -82,6 +84,8 @@ func auditAdmin(t *testing.T, lang, script string) {
 		{"new service", "/staff/admin/services/new"},
 		{"service", "/staff/admin/services/pensoes"},
 		{"new topic", "/staff/admin/services/pensoes/themes/new"},
+		{"walk-in tickets", "/staff/admin/services/familia/walk-in"},
+		{"walk-in tickets, none yet", "/staff/admin/services/pensoes/walk-in"},
 		{"topic", "/staff/admin/themes/pensao-velhice"},
 		{"locations", "/staff/admin/locations"},
 		{"new location", "/staff/admin/locations/new"},
@@ -107,10 +111,14 @@ func auditAdmin(t *testing.T, lang, script string) {
 		{"new staff member with errors", "/staff/admin/staff/new", "#save"},
 		{"closures with errors", "/staff/admin/closures", "#save"},
 		{"absence with errors", "/staff/admin/staff/ana-martins", "#add-absence"},
+		{"walk-in tickets with errors", "/staff/admin/services/familia/walk-in", "#save"},
 	} {
 		b.navigate(p.path)
-		if p.sel == "#save" && strings.HasPrefix(p.path, "/staff/admin/services") {
+		if strings.HasSuffix(p.path, "/themes/new") {
 			b.do("type a wrong duration", chromedp.SetValue(byID("f-duration"), "7"))
+		}
+		if strings.HasSuffix(p.path, "/walk-in") {
+			b.do("type a wrong letter and no hours", chromedp.SetValue(byID("f-letter"), "7"), chromedp.SetValue(byID("f-hours_mon"), "9-17"))
 		}
 		b.tap(p.sel)
 		if b.text("[role=alert]") == "" {
@@ -132,6 +140,56 @@ func auditAdmin(t *testing.T, lang, script string) {
 		b.fatalf("the refusal does not say why, or offers no choice")
 	}
 	a.audit("refusal: appointments would be orphaned")
+
+	// Walk-in tickets turned off, with the keyboard alone, while a citizen waits: refused,
+	// with the way out (closing the queue to new tickets) taken by keyboard too.
+	if _, err := s.app.Queue.Take(ctx, queue.Request{ServiceID: "informacoes",
+		Citizen: booking.Citizen{Name: "Rui Sá", Language: "pt-PT"}}); err != nil {
+		t.Fatal(err)
+	}
+	b.navigate("/staff/admin/services/informacoes/walk-in")
+	b.tabTo("f-walk_in-on", 60)
+	b.press(kb.ArrowDown)
+	b.expectFocus("f-walk_in-off")
+	if !eval[bool](b, `document.getElementById("f-walk_in-off").checked`) {
+		b.fatalf("the arrow key did not choose \"off\"")
+	}
+	b.tabTo("save", 40)
+	resp, err = chromedp.RunResponse(b.ctx, enterKey)
+	if err != nil || resp.Status != 409 {
+		b.fatalf("walk-in tickets off with a citizen waiting: %v, status %v, want 409", err, resp)
+	}
+	if b.text("[role=alert]") == "" {
+		b.fatalf("the refusal does not say why")
+	}
+	a.audit("refusal: citizens waiting")
+	b.tabTo("close-queue", 40)
+	b.follow("close the queue with Enter", enterKey)
+	if b.text("[role=status]") == "" || !eval[bool](b, `document.getElementById("f-opening-closed").checked`) {
+		b.fatalf("the queue is not shown closed to new tickets")
+	}
+	a.audit("queue closed to new tickets")
+
+	// A location still in use cannot be deleted: the refusal says what refers to it.
+	b.navigate("/staff/admin/locations/braganca")
+	resp, err = chromedp.RunResponse(b.ctx, chromedp.Tap(chromedp.CSS("#delete")))
+	if err != nil || resp.Status != 409 {
+		b.fatalf("deleting a location with staff: %v, status %v, want 409", err, resp)
+	}
+	if b.text("[role=alert]") == "" || b.text("ul.admin-list") == "" {
+		b.fatalf("the refusal does not say what refers to the location")
+	}
+	a.audit("refusal: location in use")
+
+	// A disabled account, and enabling it again.
+	b.navigate("/staff/admin/staff/carla-sousa")
+	b.tap("#disable")
+	b.navigate("/staff/admin/staff/carla-sousa")
+	a.audit("disabled staff member")
+	b.tap("#enable")
+	if b.text("[role=status]") == "" || b.attr("#disable", "class") != "danger" {
+		b.fatalf("no notice that the account was enabled, or no way to disable it again")
+	}
 
 	// A form filled in and sent with the keyboard alone.
 	b.navigate("/staff/admin/services/new")
