@@ -16,20 +16,25 @@
 //
 //   - server CPU per forwarded packet: the child's user+system time (getrusage)
 //     over the packets the SFU wrote to subscribers (its own counters). It
-//     includes receiving, decrypting and re-encrypting: all the SFU's work;
+//     includes receiving, decrypting and re-encrypting: all the SFU's work.
+//     "µs sys" is the kernel's part of it (the UDP sends and receives);
 //   - memory per call: the child's RSS growth over its idle baseline, / N;
 //   - receiver loss: packets received vs expected from RTP sequence numbers,
 //     over every received track;
 //   - allocations per forwarded packet in the child (runtime.MemStats);
 //   - forwarding delay: receive time - send time embedded in the payload (same
-//     machine clock), p50 and p99. It includes both clients' Pion stacks.
+//     machine clock), p50 and p99. It includes both clients' Pion stacks;
+//   - the SRTP profile negotiated: the clients list theirs in Chrome's order,
+//     so that the SFU gets what it would get with browsers.
 //
 // SFU_BENCH_CPUPROFILE=file and SFU_BENCH_MEMPROFILE=file write the child's
 // CPU and allocation profiles (of the last step).
 //
-// Before the steps it measures a bare Go UDP send+receive on loopback (CPU per
-// packet, process CPU time) for comparison. Clients and SFU share the
-// machine's cores, so at high N the clients' own load weighs on the figures.
+// Before each run of a step it measures a bare Go UDP send+receive on loopback
+// (CPU per packet, process CPU time) for comparison: on a machine shared with
+// other work it also shows how much that work slows every packet down.
+// Clients and SFU share the machine's cores, so at high N the clients' own load
+// weighs on the figures. -runs repeats each step and adds a median row.
 package main
 
 import (
@@ -47,6 +52,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +60,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
@@ -71,7 +78,8 @@ func main() {
 		warmup     = flag.Duration("warmup", 2*time.Second, "time between set-up and measurement")
 		videoKbps  = flag.Int("video-kbps", 500, "camera bitrate per participant")
 		screenKbps = flag.Int("screen-kbps", 500, "screen-share bitrate (one participant per call)")
-		udpPackets = flag.Int("udp-packets", 200000, "packets for the bare UDP comparison")
+		udpPackets = flag.Int("udp-packets", 100000, "packets for the bare UDP comparison, measured before each run")
+		runs       = flag.Int("runs", 1, "runs of each step; with more than one, a median row follows")
 	)
 	flag.Parse()
 	if *serve {
@@ -91,7 +99,7 @@ func main() {
 		steps = append(steps, n)
 	}
 	cfg := stepConfig{duration: *duration, warmup: *warmup, videoKbps: *videoKbps, screenKbps: *screenKbps}
-	if err := run(steps, cfg, *udpPackets); err != nil {
+	if err := run(steps, max(*runs, 1), cfg, *udpPackets); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -114,8 +122,10 @@ type msg struct {
 
 // totals are the child's counters.
 type totals struct {
-	CPU       time.Duration `json:"cpu"` // user + system
-	RSS       int64         `json:"rss"` // bytes
+	At        time.Time     `json:"at"`     // when sampled (the counters are read over a while: its middle)
+	CPU       time.Duration `json:"cpu"`    // user + system
+	SysCPU    time.Duration `json:"sysCpu"` // system (the kernel's share of CPU)
+	RSS       int64         `json:"rss"`    // bytes
 	HeapInuse uint64        `json:"heapInuse"`
 	Mallocs   uint64        `json:"mallocs"`
 	GCs       uint32        `json:"gcs"`
@@ -210,7 +220,9 @@ func serveConn(s *sfu.SFU, conn net.Conn, peers *sync.Map) {
 	if first.Type != "join" {
 		return
 	}
-	sig := connSignaler{out: make(chan msg, 4096)}
+	// A negotiation is a few messages; a deep queue per participant would be
+	// counted as the SFU's memory per call.
+	sig := connSignaler{out: make(chan msg, 256)}
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -260,7 +272,10 @@ func serveConn(s *sfu.SFU, conn net.Conn, peers *sync.Map) {
 }
 
 func childTotals(peers *sync.Map) *totals {
-	t := &totals{CPU: processCPU(), RSS: selfRSS()}
+	// Reading every participant's counters takes a while on a loaded machine:
+	// the time and CPU figures are the middle of that while.
+	start, cpu, sys := time.Now(), processCPU(), processSysCPU()
+	t := &totals{RSS: selfRSS()}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	t.HeapInuse, t.Mallocs, t.GCs = ms.HeapInuse, ms.Mallocs, ms.NumGC
@@ -278,6 +293,9 @@ func childTotals(peers *sync.Map) *totals {
 		}
 		return true
 	})
+	t.At = start.Add(time.Since(start) / 2)
+	t.CPU = (cpu + processCPU()) / 2
+	t.SysCPU = (sys + processSysCPU()) / 2
 	return t
 }
 
@@ -287,6 +305,14 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func processSysCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Stime.Nano())
 }
 
 // selfRSS reads the resident set size from /proc/self/status.
@@ -311,31 +337,74 @@ type stepConfig struct {
 	videoKbps, screenKbps int
 }
 
-func run(steps []int, cfg stepConfig, udpPackets int) error {
+func run(steps []int, runs int, cfg stepConfig, udpPackets int) error {
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("balcao SFU benchmark — %s, %d CPUs (GOMAXPROCS %d), load average %s\n",
 		runtime.Version(), runtime.NumCPU(), runtime.GOMAXPROCS(0), strings.Join(strings.Fields(string(load))[:3], " "))
 	fmt.Printf("per participant: audio 50 pkt/s, camera %d kbit/s at 25 fps; one screen share per call at %d kbit/s; %s measured after %s warm-up\n\n",
 		cfg.videoKbps, cfg.screenKbps, cfg.duration, cfg.warmup)
 
-	us, n, err := bareUDP(udpPackets)
-	if err != nil {
-		return fmt.Errorf("bare UDP: %w", err)
-	}
-	fmt.Printf("bare Go UDP on loopback (1100-byte packets, send + receive, one process): %.2f µs CPU per packet (%d packets)\n\n", us, n)
-
-	fmt.Printf("%6s %9s %9s %10s %10s %9s %9s %9s %9s %9s %9s %9s\n",
-		"calls", "in pkt/s", "fwd pkt/s", "µs CPU/fwd", "allocs/fwd", "SFU CPU%", "MiB/call", "loss %", "p50 ms", "p99 ms", "client%", "setup s")
+	fmt.Printf("UDP µs: a bare Go UDP send + receive on loopback (1100-byte packets, %d, one process), CPU per packet,\nmeasured just before each run: what the machine's load does to a packet's cost at that moment.\n\n", udpPackets)
+	fmt.Printf("%7s %9s %9s %10s %7s %7s %10s %9s %9s %9s %9s %9s %9s %8s  %s\n",
+		"calls", "in pkt/s", "fwd pkt/s", "µs CPU/fwd", "µs sys", "UDP µs", "allocs/fwd", "SFU CPU%", "MiB/call", "loss %", "p50 ms", "p99 ms", "client%", "setup s", "SRTP")
 	for _, calls := range steps {
-		r, err := runStep(calls, cfg)
-		if err != nil {
-			return fmt.Errorf("step %d calls: %w", calls, err)
+		var rs []stepResult
+		for range runs {
+			udp, _, err := bareUDP(udpPackets)
+			if err != nil {
+				return fmt.Errorf("bare UDP: %w", err)
+			}
+			r, err := runStep(calls, cfg)
+			if err != nil {
+				return fmt.Errorf("step %d calls: %w", calls, err)
+			}
+			r.udpUS = udp
+			rs = append(rs, r)
+			printRow(strconv.Itoa(calls), r)
 		}
-		fmt.Printf("%6d %9.0f %9.0f %10.2f %10.1f %9.1f %9.2f %9.3f %9.2f %9.2f %9.1f %9.1f\n",
-			calls, r.inPPS, r.fwdPPS, r.cpuPerFwd, r.allocsPerFwd, r.sfuCPUPct, r.mibPerCall, r.lossPct, r.p50ms, r.p99ms, r.clientCPUPct, r.setup.Seconds())
+		if runs > 1 {
+			printRow(strconv.Itoa(calls)+" med", median(rs))
+		}
 	}
 	fmt.Println("\nSFU CPU% and client% are percent of one core; the machine has", runtime.NumCPU(), "cores shared by both processes (and anything else running).")
 	return nil
+}
+
+func printRow(label string, r stepResult) {
+	fmt.Printf("%7s %9.0f %9.0f %10.2f %7.2f %7.2f %10.1f %9.1f %9.2f %9.3f %9.2f %9.2f %9.1f %8.1f  %s\n",
+		label, r.inPPS, r.fwdPPS, r.cpuPerFwd, r.sysPerFwd, r.udpUS, r.allocsPerFwd, r.sfuCPUPct, r.mibPerCall,
+		r.lossPct, r.p50ms, r.p99ms, r.clientCPUPct, r.setup.Seconds(), r.srtp)
+}
+
+// median returns, field by field, the median of several runs of one step.
+func median(rs []stepResult) stepResult {
+	med := func(f func(stepResult) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		if n := len(v); n%2 == 0 {
+			return (v[n/2-1] + v[n/2]) / 2
+		}
+		return v[len(v)/2]
+	}
+	return stepResult{
+		inPPS:        med(func(r stepResult) float64 { return r.inPPS }),
+		fwdPPS:       med(func(r stepResult) float64 { return r.fwdPPS }),
+		cpuPerFwd:    med(func(r stepResult) float64 { return r.cpuPerFwd }),
+		sysPerFwd:    med(func(r stepResult) float64 { return r.sysPerFwd }),
+		udpUS:        med(func(r stepResult) float64 { return r.udpUS }),
+		allocsPerFwd: med(func(r stepResult) float64 { return r.allocsPerFwd }),
+		sfuCPUPct:    med(func(r stepResult) float64 { return r.sfuCPUPct }),
+		mibPerCall:   med(func(r stepResult) float64 { return r.mibPerCall }),
+		lossPct:      med(func(r stepResult) float64 { return r.lossPct }),
+		p50ms:        med(func(r stepResult) float64 { return r.p50ms }),
+		p99ms:        med(func(r stepResult) float64 { return r.p99ms }),
+		clientCPUPct: med(func(r stepResult) float64 { return r.clientCPUPct }),
+		setup:        time.Duration(med(func(r stepResult) float64 { return float64(r.setup) })),
+		srtp:         rs[0].srtp,
+	}
 }
 
 // bareUDP sends n packets between two loopback sockets in this process and
@@ -389,10 +458,12 @@ func bareUDP(n int) (float64, int, error) {
 
 type stepResult struct {
 	inPPS, fwdPPS, cpuPerFwd, sfuCPUPct float64
+	sysPerFwd, udpUS                    float64
 	allocsPerFwd                        float64
 	mibPerCall, lossPct, p50ms, p99ms   float64
 	clientCPUPct                        float64
 	setup                               time.Duration
+	srtp                                string // the SRTP profile negotiated
 }
 
 func runStep(calls int, cfg stepConfig) (stepResult, error) {
@@ -497,6 +568,7 @@ func runStep(calls int, cfg stepConfig) (stepResult, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	res.setup = time.Since(setupStart)
+	res.srtp = srtpCipher(clients[0].pc)
 	time.Sleep(cfg.warmup)
 
 	// Measure.
@@ -517,15 +589,18 @@ func runStep(calls int, cfg stepConfig) (stepResult, error) {
 	}
 	time.Sleep(50 * time.Millisecond) // let in-flight delay samples land
 
-	sec := wall.Seconds()
+	// The SFU's figures cover the time between its two samples, which can be
+	// longer than the clients' window when the machine is overloaded.
+	sec, sfuSec := wall.Seconds(), t1.At.Sub(t0.At).Seconds()
 	fwd := float64(t1.Forwarded - t0.Forwarded)
-	res.inPPS = float64(t1.Received-t0.Received) / sec
-	res.fwdPPS = fwd / sec
+	res.inPPS = float64(t1.Received-t0.Received) / sfuSec
+	res.fwdPPS = fwd / sfuSec
 	if fwd > 0 {
 		res.cpuPerFwd = float64((t1.CPU - t0.CPU).Microseconds()) / fwd
+		res.sysPerFwd = float64((t1.SysCPU - t0.SysCPU).Microseconds()) / fwd
 		res.allocsPerFwd = float64(t1.Mallocs-t0.Mallocs) / fwd
 	}
-	res.sfuCPUPct = 100 * (t1.CPU - t0.CPU).Seconds() / sec
+	res.sfuCPUPct = 100 * (t1.CPU - t0.CPU).Seconds() / sfuSec
 	res.clientCPUPct = 100 * (cpu1 - cpu0).Seconds() / sec
 	res.mibPerCall = float64(t1.RSS-base.RSS) / float64(calls) / (1 << 20)
 	expected, received := snap1.expected-snap0.expected, snap1.received-snap0.received
@@ -539,6 +614,16 @@ func runStep(calls int, cfg stepConfig) (stepResult, error) {
 	res.p50ms = hist.quantile(0.50).Seconds() * 1000
 	res.p99ms = hist.quantile(0.99).Seconds() * 1000
 	return res, nil
+}
+
+// srtpCipher returns the SRTP protection profile of pc's transport.
+func srtpCipher(pc *webrtc.PeerConnection) string {
+	for _, st := range pc.GetStats() {
+		if ts, ok := st.(webrtc.TransportStats); ok && ts.SRTPCipher != "" {
+			return strings.TrimPrefix(ts.SRTPCipher, "SRTP_")
+		}
+	}
+	return "?"
 }
 
 func fetchTotals(addr string) (*totals, error) {
@@ -602,6 +687,9 @@ func clientAPI() *webrtc.API {
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() && ip.To4() != nil })
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// Chrome's order: as the DTLS server a browser picks the first of its own
+	// profiles that the SFU offers, and HMAC-SHA1 comes first.
+	se.SetSRTPProtectionProfiles(dtls.SRTP_AES128_CM_HMAC_SHA1_80, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AEAD_AES_128_GCM)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 }
 

@@ -46,7 +46,16 @@ type Media struct {
 	TURNUser  string
 	TURNPass  string
 	Loopback  bool // only 127.0.0.1 (tests, and a demo on one machine)
+
+	// The embedded TURN server, for browsers whose network blocks the media port.
+	TURNPort       int    // its UDP and TCP port; 0 for none
+	TURNSecret     string // keys its credentials; empty: a random one at each start
+	TURNRelayPorts [2]int // first and last port of its relayed addresses
 }
+
+// DefaultTURNRelayPorts is the relay port range unless configured: 256 ports, about two
+// for each relayed participant (a browser allocates once over UDP and once over TCP).
+const DefaultTURNRelayPorts = "49152-49407"
 
 // SMTP is how e-mail leaves; with no address, messages go to the log.
 type SMTP struct {
@@ -115,6 +124,9 @@ func Parse(name string, args []string, getenv func(string) string, stderr io.Wri
 	turn := fs.String("turn", env("BALCAO_TURN", ""), "TURN server URLs for browsers, comma-separated (BALCAO_TURN)")
 	fs.StringVar(&c.Media.TURNUser, "turn-user", env("BALCAO_TURN_USER", ""), "TURN user (BALCAO_TURN_USER)")
 	fs.StringVar(&c.Media.TURNPass, "turn-password", env("BALCAO_TURN_PASSWORD", ""), "TURN password (BALCAO_TURN_PASSWORD)")
+	fs.IntVar(&c.Media.TURNPort, "turn-port", envInt("BALCAO_TURN_PORT"), "UDP and TCP port of the embedded TURN server; 0 for none (BALCAO_TURN_PORT)")
+	fs.StringVar(&c.Media.TURNSecret, "turn-secret", env("BALCAO_TURN_SECRET", ""), "secret of the embedded TURN server's credentials, at least 16 characters; empty: a random one at each start (BALCAO_TURN_SECRET)")
+	relayPorts := fs.String("turn-relay-ports", env("BALCAO_TURN_RELAY_PORTS", DefaultTURNRelayPorts), "UDP ports of the embedded TURN server's relayed addresses, first-last (BALCAO_TURN_RELAY_PORTS)")
 	fs.BoolVar(&c.Media.Loopback, "media-loopback", envBool("BALCAO_MEDIA_LOOPBACK"), "media over 127.0.0.1 only, for tests on one machine (BALCAO_MEDIA_LOOPBACK)")
 	proxies := fs.String("trusted-proxies", env("BALCAO_TRUSTED_PROXIES", ""), "reverse proxies in front of balcao, as addresses or CIDR ranges, comma-separated (BALCAO_TRUSTED_PROXIES)")
 	reminders := fs.String("reminders", env("BALCAO_REMINDERS", "24h,1h"), "when to remind before an appointment, e.g. 24h,1h; none for no reminders (BALCAO_REMINDERS)")
@@ -124,6 +136,9 @@ func Parse(name string, args []string, getenv func(string) string, stderr io.Wri
 	var err error
 	if c.Reminders, err = parseDurations(*reminders); err != nil {
 		return Config{}, fmt.Errorf("reminders: %w", err)
+	}
+	if c.Media.TURNRelayPorts, err = parsePortRange(*relayPorts); err != nil {
+		return Config{}, fmt.Errorf("turn-relay-ports: %w", err)
 	}
 	c.Media.PublicIPs, c.Media.STUN, c.Media.TURN = list(*publicIPs), list(*stun), list(*turn)
 	for _, p := range list(*proxies) {
@@ -186,6 +201,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("turn %q: want turn:host:port", u))
 		}
 	}
+	errs = append(errs, c.Media.validateTURN()...)
 	if c.SMS.CentsPerPart < 0 {
 		errs = append(errs, errors.New("sms-cents: must not be negative"))
 	}
@@ -200,6 +216,49 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateTURN checks the embedded TURN server's settings against each other and the
+// media ports: a port used twice fails only at start, with a less helpful message.
+func (m Media) validateTURN() []error {
+	var errs []error
+	if m.TURNPort < 0 || m.TURNPort > 65535 {
+		errs = append(errs, errors.New("turn-port: want 0 to 65535"))
+	}
+	if m.TURNPort == 0 {
+		return errs
+	}
+	lo, hi := m.TURNRelayPorts[0], m.TURNRelayPorts[1]
+	if lo < 1024 || hi > 65535 || lo > hi {
+		errs = append(errs, fmt.Errorf("turn-relay-ports %d-%d: want a range within 1024-65535", lo, hi))
+	}
+	inRange := func(p int) bool { return p >= lo && p <= hi }
+	switch {
+	case m.TURNPort == m.UDPPort:
+		errs = append(errs, fmt.Errorf("turn-port %d is also the media UDP port", m.TURNPort))
+	case m.TURNPort == m.TCPPort:
+		errs = append(errs, fmt.Errorf("turn-port %d is also the media TCP port", m.TURNPort))
+	case inRange(m.TURNPort):
+		errs = append(errs, fmt.Errorf("turn-port %d is inside turn-relay-ports", m.TURNPort))
+	}
+	if inRange(m.UDPPort) {
+		errs = append(errs, fmt.Errorf("media UDP port %d is inside turn-relay-ports", m.UDPPort))
+	}
+	if m.TURNSecret != "" && len(m.TURNSecret) < 16 {
+		errs = append(errs, errors.New("turn-secret: want at least 16 characters"))
+	}
+	return errs
+}
+
+// parsePortRange reads "first-last".
+func parsePortRange(s string) ([2]int, error) {
+	a, b, ok := strings.Cut(strings.TrimSpace(s), "-")
+	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
+	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if !ok || err1 != nil || err2 != nil {
+		return [2]int{}, fmt.Errorf("%q is not a port range such as %s", s, DefaultTURNRelayPorts)
+	}
+	return [2]int{lo, hi}, nil
 }
 
 func list(s string) []string {

@@ -1,6 +1,7 @@
 package sfu_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"log/slog"
 	"net"
@@ -70,8 +71,9 @@ func newSFU(t *testing.T) *sfu.SFU {
 	return s
 }
 
-// clientAPI is a browser-like Pion API restricted to IPv4 loopback.
-func clientAPI(t *testing.T) *webrtc.API {
+// clientAPI is a browser-like Pion API restricted to IPv4 loopback; opts
+// change its settings.
+func clientAPI(t *testing.T, opts ...func(*webrtc.SettingEngine)) *webrtc.API {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
@@ -87,6 +89,9 @@ func clientAPI(t *testing.T) *webrtc.API {
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() && ip.To4() != nil })
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	for _, o := range opts {
+		o(&se)
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 }
 
@@ -94,8 +99,35 @@ func clientAPI(t *testing.T) *webrtc.API {
 type recvTrack struct {
 	streamID, id, mid string
 	kind              webrtc.RTPCodecType
+	ssrc              uint32
 	packets           atomic.Int64
 	ended             atomic.Bool
+
+	mu   sync.Mutex
+	seqs map[uint16]int // packets received, by sequence number
+	last uint16
+}
+
+// note counts a packet received.
+func (rt *recvTrack) note(seq uint16) {
+	rt.mu.Lock()
+	rt.seqs[seq]++
+	rt.last = seq
+	rt.mu.Unlock()
+}
+
+// latest returns the sequence number of the last packet received.
+func (rt *recvTrack) latest() uint16 {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.last
+}
+
+// times returns how many times packet seq was received.
+func (rt *recvTrack) times(seq uint16) int {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.seqs[seq]
 }
 
 type client struct {
@@ -389,7 +421,7 @@ func (c *client) sendMedia() {
 }
 
 func (c *client) onTrack(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
-	rt := &recvTrack{streamID: tr.StreamID(), id: tr.ID(), kind: tr.Kind()}
+	rt := &recvTrack{streamID: tr.StreamID(), id: tr.ID(), kind: tr.Kind(), ssrc: uint32(tr.SSRC()), seqs: map[uint16]int{}}
 	for _, x := range c.pc.GetTransceivers() {
 		if x.Receiver() == recv {
 			rt.mid = x.Mid()
@@ -407,12 +439,29 @@ func (c *client) onTrack(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	}()
 	buf := make([]byte, 1500)
 	for {
-		if _, _, err := tr.Read(buf); err != nil {
+		n, _, err := tr.Read(buf)
+		if err != nil {
 			rt.ended.Store(true)
 			return
 		}
+		if n >= 4 {
+			rt.note(binary.BigEndian.Uint16(buf[2:4]))
+		}
 		rt.packets.Add(1)
 	}
+}
+
+// track returns the live track received from publisher with this id, or nil.
+func (c *client) track(publisher, id string) *recvTrack {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := len(c.tracks) - 1; i >= 0; i-- {
+		rt := c.tracks[i]
+		if rt.streamID == publisher && rt.id == id && !rt.ended.Load() {
+			return rt
+		}
+	}
+	return nil
 }
 
 // received returns the packets received on the live track from publisher

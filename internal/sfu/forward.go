@@ -27,7 +27,8 @@ type forwardTrack struct {
 	source   Source
 	kind     webrtc.RTPCodecType
 	codec    webrtc.RTPCodecCapability
-	ssrc     uint32 // the publisher's media SSRC
+	ssrc     uint32   // the publisher's media SSRC
+	history  *history // video only: what the subscribers may ask for again
 
 	mu       sync.Mutex                 // serialises Bind and Unbind
 	bindings atomic.Pointer[[]*binding] // copy-on-write, read per packet
@@ -63,6 +64,9 @@ func newForwardTrack(pub *Participant, remote *webrtc.TrackRemote, receiver *web
 		ssrc:     uint32(remote.SSRC()),
 	}
 	ft.bindings.Store(&[]*binding{})
+	if ft.kind == webrtc.RTPCodecTypeVideo {
+		ft.history = newHistory()
+	}
 	return ft
 }
 
@@ -158,10 +162,13 @@ func fmtpParam(line, key string) string {
 // readLoop forwards the publisher's packets until the track ends, then tells
 // the room.
 func (ft *forwardTrack) readLoop() {
-	buf := make([]byte, 1500)
+	buf := make([]byte, maxPacket)
 	var pkt rtp.Packet
 	var seq seqTracker
 	for {
+		if ft.history != nil {
+			buf = ft.history.slot()
+		}
 		n, _, err := ft.remote.Read(buf)
 		if err != nil {
 			ft.pub.room.post(func() { ft.pub.room.trackEnded(ft) })
@@ -169,6 +176,9 @@ func (ft *forwardTrack) readLoop() {
 		}
 		if pkt.Unmarshal(buf[:n]) != nil {
 			continue
+		}
+		if ft.history != nil {
+			ft.history.commit(n, pkt.SequenceNumber, time.Now().UnixNano())
 		}
 		ft.packets.Add(1)
 		ft.bytes.Add(uint64(n))
@@ -185,15 +195,26 @@ func (ft *forwardTrack) readLoop() {
 	}
 }
 
-// forward writes pkt to every subscriber. The publisher's header extensions
-// are dropped: their ids were negotiated with the publisher, not with the
-// subscribers, and transport-wide sequence numbers belong to one hop.
+// forward writes pkt to every subscriber.
 func (ft *forwardTrack) forward(pkt *rtp.Packet, size int) {
 	bs := *ft.bindings.Load()
 	if len(bs) == 0 {
 		return
 	}
 	h := &ft.hdr
+	for _, b := range bs {
+		outHeader(h, pkt, b)
+		if _, err := b.w.WriteRTP(h, pkt.Payload); err == nil {
+			b.packets.Add(1)
+			b.bytes.Add(uint64(size))
+		}
+	}
+}
+
+// outHeader sets h to pkt's header as forwarded to b. The publisher's header
+// extensions are dropped: their ids were negotiated with the publisher, not
+// with the subscribers, and transport-wide sequence numbers belong to one hop.
+func outHeader(h *rtp.Header, pkt *rtp.Packet, b *binding) {
 	*h = pkt.Header
 	h.Extension = false
 	h.ExtensionProfile = 0
@@ -201,14 +222,8 @@ func (ft *forwardTrack) forward(pkt *rtp.Packet, size int) {
 	if pkt.PaddingSize != 0 && h.PaddingSize == 0 {
 		h.PaddingSize = pkt.PaddingSize
 	}
-	for _, b := range bs {
-		h.SSRC = b.ssrc
-		h.PayloadType = b.payloadType
-		if _, err := b.w.WriteRTP(h, pkt.Payload); err == nil {
-			b.packets.Add(1)
-			b.bytes.Add(uint64(size))
-		}
-	}
+	h.SSRC = b.ssrc
+	h.PayloadType = b.payloadType
 }
 
 // requestKeyframe sends a PLI to the publisher, at most once per
@@ -311,6 +326,8 @@ type subscription struct {
 	// up and the track was bound (room goroutine only).
 	started bool
 
+	resender resender // rtcpLoop only
+
 	// From the subscriber's receiver reports.
 	fractionLost atomic.Uint32 // 1/256 units
 	totalLost    atomic.Int64
@@ -318,7 +335,7 @@ type subscription struct {
 }
 
 // rtcpLoop reads the subscriber's RTCP for this track: it runs the sender's
-// interceptors (NACK retransmissions), forwards keyframe requests to the
+// interceptors, resends what NACKs ask for, forwards keyframe requests to the
 // publisher, and keeps loss, RTT and REMB for the stats and the room.
 func (s *subscription) rtcpLoop() {
 	buf := make([]byte, 1500)
@@ -341,6 +358,10 @@ func (s *subscription) rtcpLoop() {
 		}
 		for _, pk := range pkts {
 			switch pk := pk.(type) {
+			case *rtcp.TransportLayerNack:
+				if pk.MediaSSRC == s.ssrc {
+					s.resender.resend(s.track, s.track.binding(s.ssrc), pk, time.Duration(s.sub.rtt.Load()))
+				}
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				s.track.requestKeyframe()
 			case *rtcp.ReceiverReport:

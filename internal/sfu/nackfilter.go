@@ -4,11 +4,9 @@ import (
 	"encoding/binary"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
 )
 
 // Retransmissions (NACK, RFC 4585 §6.2.1) repair random loss; after an outage they
@@ -18,41 +16,28 @@ import (
 // transport-wide feedback, the same packets make the publisher's congestion control
 // fall to a few kbit/s, as if the network were congested, and that keyframe then
 // takes seconds to arrive. nackFilter, one per PeerConnection, keeps an outage (a
-// jump of more than outageGap in a publisher's sequence numbers) from doing either:
-//
-//   - towards a publisher, the NACK generator's requests lose every packet from
-//     before an outage, and a transport-wide feedback that starts with more than
-//     outageGap lost packets is not sent;
-//   - from a subscriber, requests for packets forwarded more than maxResendAge ago
-//     are dropped before the NACK responder sees them.
+// jump of more than outageGap in a publisher's sequence numbers) from doing either
+// towards a publisher: the NACK generator's requests lose every packet from before
+// an outage, and a transport-wide feedback that starts with more than outageGap lost
+// packets is not sent. (Towards subscribers, packets that arrived more than
+// maxResendAge ago are not resent: see [history].)
 type nackFilter struct {
 	interceptor.NoOp
 
-	mu   sync.Mutex
-	in   map[uint32]*inStream  // publisher's streams, by media SSRC
-	sent map[uint32]*sentTimes // forwarded streams, by SSRC
+	mu sync.Mutex
+	in map[uint32]*inStream // publisher's streams, by media SSRC
 }
-
-// maxResendAge is the oldest packet worth resending: a frame this late is of no use.
-const maxResendAge = time.Second
 
 type inStream struct {
 	started        bool
 	highest, floor uint16 // nothing before floor is asked for again
 }
 
-// sentTimes remembers when each of the last len(at) packets of a stream was sent.
-type sentTimes struct {
-	mu  sync.Mutex // the stream's own: forwarding never waits on another stream
-	seq [512]uint16
-	at  [512]int64 // unix nanoseconds
-}
-
 type nackFilterFactory struct{}
 
 // NewInterceptor implements interceptor.Factory.
 func (nackFilterFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
-	return &nackFilter{in: map[uint32]*inStream{}, sent: map[uint32]*sentTimes{}}, nil
+	return &nackFilter{in: map[uint32]*inStream{}}, nil
 }
 
 // BindRemoteStream follows the sequence numbers of a stream the participant publishes.
@@ -127,68 +112,6 @@ func (f *nackFilter) BindRTCPWriter(writer interceptor.RTCPWriter) interceptor.R
 			return 0, nil
 		}
 		return writer.Write(out, a)
-	})
-}
-
-// BindLocalStream notes when each packet forwarded to the participant leaves.
-func (f *nackFilter) BindLocalStream(info *interceptor.StreamInfo, writer interceptor.RTPWriter) interceptor.RTPWriter {
-	st := &sentTimes{}
-	f.mu.Lock()
-	f.sent[info.SSRC] = st
-	f.mu.Unlock()
-	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-		i := h.SequenceNumber % uint16(len(st.seq))
-		now := time.Now().UnixNano()
-		st.mu.Lock()
-		st.seq[i], st.at[i] = h.SequenceNumber, now
-		st.mu.Unlock()
-		return writer.Write(h, payload, a)
-	})
-}
-
-// UnbindLocalStream implements interceptor.Interceptor.
-func (f *nackFilter) UnbindLocalStream(info *interceptor.StreamInfo) {
-	f.mu.Lock()
-	delete(f.sent, info.SSRC)
-	f.mu.Unlock()
-}
-
-// BindRTCPReader drops from a subscriber's NACKs the packets sent too long ago to be
-// of use. The NACK responder must come after this interceptor in the registry: it
-// reads the packets this one parsed (and trimmed) from the attributes.
-func (f *nackFilter) BindRTCPReader(reader interceptor.RTCPReader) interceptor.RTCPReader {
-	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
-		n, a, err := reader.Read(b, a)
-		if err != nil {
-			return n, a, err
-		}
-		if a == nil {
-			a = interceptor.Attributes{}
-		}
-		pkts, perr := a.GetRTCPPackets(b[:n])
-		if perr != nil {
-			return n, a, err
-		}
-		oldest := time.Now().Add(-maxResendAge).UnixNano()
-		f.mu.Lock()
-		for _, p := range pkts {
-			nack, ok := p.(*rtcp.TransportLayerNack)
-			if !ok {
-				continue
-			}
-			st := f.sent[nack.MediaSSRC]
-			if st == nil {
-				continue
-			}
-			st.mu.Lock()
-			nack.Nacks = filterNacks(nack.Nacks, func(seq uint16) bool {
-				i := seq % uint16(len(st.seq))
-				return st.seq[i] != seq || st.at[i] >= oldest
-			})
-			st.mu.Unlock()
-		}
-		f.mu.Unlock()
-		return n, a, err
 	})
 }
 

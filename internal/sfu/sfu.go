@@ -24,14 +24,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
-	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"balcao/internal/pionlog"
 )
 
 // Errors returned by the package.
@@ -58,6 +60,11 @@ type Config struct {
 	// used by the server's PeerConnections and returned by
 	// [SFU.ICEServers] for the signalling layer to hand to clients.
 	ICEServers []webrtc.ICEServer
+	// ClientICE, when set, adds ICE servers of a participant's own to those handed to
+	// their browser (see [SFU.ICEServersFor]): the embedded TURN relay, with
+	// credentials that expire with the participant's right to be in the call. The
+	// server's own PeerConnections never use it.
+	ClientICE func(room, participant string, until time.Time) []webrtc.ICEServer
 	// Loopback restricts ICE to IPv4 loopback over UDP (plus TCP when TCPPort
 	// is set), with mDNS off: for tests on one machine.
 	Loopback bool
@@ -113,11 +120,12 @@ func New(cfg Config, logger *slog.Logger) (*SFU, error) {
 
 func (s *SFU) build() error {
 	cfg := s.cfg
-	lf := pionLoggerFactory{s.log}
+	lf := pionlog.Factory(s.log)
 
 	se := webrtc.SettingEngine{LoggerFactory: lf}
 	se.SetICETimeouts(cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout, cfg.ICEKeepaliveInterval)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	setSRTPProfiles(&se)
 
 	muxOpts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithLogger(lf.NewLogger("udpmux"))}
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
@@ -192,6 +200,27 @@ func (s *SFU) build() error {
 	return nil
 }
 
+// setSRTPProfiles makes the server choose the SRTP protection profile, and
+// choose AEAD_AES_128_GCM (RFC 7714): with AES-NI it costs a fraction of
+// AES_CM_128_HMAC_SHA1_80, whose HMAC-SHA1 runs over every packet twice (in
+// and out), for 6 more bytes a packet (a 16-byte tag instead of 10).
+//
+// The DTLS server picks the profile (RFC 5764 §4.1.1) by its own preference,
+// and browsers, as servers, put HMAC-SHA1 first (Chrome to save the bytes).
+// So the server takes the DTLS server role whenever it answers, which it
+// always does first (the client opens every call). HMAC-SHA1 stays last, for
+// a client without GCM.
+//
+// The DTLS cookie exchange (HelloVerifyRequest, RFC 6347 §4.2.1) is skipped:
+// it guards against spoofed source addresses, which ICE has already ruled
+// out before DTLS starts (only a checked candidate pair carries DTLS), and it
+// would cost every call one more round trip to connect.
+func setSRTPProfiles(se *webrtc.SettingEngine) {
+	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
+	_ = se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer) // fails only for roles other than client and server
+	se.SetDTLSInsecureSkipHelloVerify(true)
+}
+
 // registerCodecs registers the codecs every browser can decode: an SFU cannot
 // transcode, so a publisher's codec must be one that every subscriber has.
 // RTX is left out: retransmissions travel on the original SSRC.
@@ -231,8 +260,10 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 	return nil
 }
 
-// registerInterceptors sets up NACK (both ways), RTCP sender and receiver
-// reports, and TWCC feedback for what publishers send.
+// registerInterceptors sets up NACKs towards publishers, RTCP sender and
+// receiver reports, and TWCC feedback for what publishers send. The
+// subscribers' NACKs are answered from each track's [history], not by an
+// interceptor.
 //
 // Congestion control: TWCC is terminated per hop. The transport-cc header
 // extension is negotiated only on the m-lines a participant publishes on
@@ -242,18 +273,16 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 // send REMB; the room forwards the lowest estimate (capped by the profiles)
 // to each publisher as REMB. See [Room] for that loop.
 func registerInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, lf logging.LoggerFactory) error {
-	// Before the NACK interceptors, so that they read and write through it.
+	// Before the NACK generator, so that it writes through it.
 	ir.Add(nackFilterFactory{})
-	// 256 packets is 2-3 s of video: plenty for a NACK to come back, and a
-	// quarter of the default's memory per forwarded video stream. A missing
+	// 256 packets is 2-3 s of video: plenty for a NACK to come back. A missing
 	// packet is asked for at most 5 times, and never one lost in an outage
-	// (see nackFilter).
-	err := webrtc.ConfigureNackWithOptions(m, ir,
-		[]nack.GeneratorOption{nack.WithGeneratorLoggerFactory(lf), nack.GeneratorSize(256), nack.GeneratorMaxNacksPerPacket(5)},
-		nack.ResponderSize(256), nack.WithResponderLoggerFactory(lf))
+	// (see nackFilter). The codecs carry the nack feedback (registerCodecs).
+	gen, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(lf), nack.GeneratorSize(256), nack.GeneratorMaxNacksPerPacket(5))
 	if err != nil {
 		return fmt.Errorf("configure NACK: %w", err)
 	}
+	ir.Add(gen)
 	err = webrtc.ConfigureRTCPReportsWithOptions(ir,
 		[]report.ReceiverOption{report.WithReceiverLoggerFactory(lf)}, report.WithSenderLoggerFactory(lf))
 	if err != nil {
@@ -268,17 +297,23 @@ func registerInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, lf lo
 			}
 		}
 	}
-	tw, err := twcc.NewSenderInterceptor(twcc.WithLoggerFactory(lf))
-	if err != nil {
-		return fmt.Errorf("configure TWCC: %w", err)
-	}
-	ir.Add(tw)
+	ir.Add(twccFeedbackFactory{lf})
 	return nil
 }
 
 // ICEServers returns the STUN and TURN servers that clients should use.
 func (s *SFU) ICEServers() []webrtc.ICEServer {
 	return append([]webrtc.ICEServer(nil), s.cfg.ICEServers...)
+}
+
+// ICEServersFor returns the ICE servers for one participant's browser: ICEServers,
+// and those of Config.ClientICE with credentials valid until the given time.
+func (s *SFU) ICEServersFor(room, participant string, until time.Time) []webrtc.ICEServer {
+	servers := s.ICEServers()
+	if s.cfg.ClientICE != nil {
+		servers = append(servers, s.cfg.ClientICE(room, participant, until)...)
+	}
+	return servers
 }
 
 // UDPAddrs returns the local addresses of the ICE UDP port.

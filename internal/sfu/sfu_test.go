@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
 	"balcao/internal/sfu"
@@ -84,6 +85,55 @@ func TestTwoParticipantsExchangeMedia(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestNACKResend: a subscriber's NACK brings the packet again, on the SSRC the
+// subscriber receives it on; a NACK for a packet that reached the server more
+// than a second ago does not.
+func TestNACKResend(t *testing.T) {
+	s := newSFU(t)
+	// The citizen asks for packets it has: without replay protection it sees the
+	// copies (a real receiver asks only for packets it lacks).
+	api := clientAPI(t, func(se *webrtc.SettingEngine) { se.DisableSRTPReplayProtection(true) })
+	room := s.Room("call-1")
+	agent := join(t, api, room, agentInfo, false)
+	agent.publish("audio", "camera")
+	agent.negotiate(nil)
+	citizen := join(t, api, room, citizenInfo, false)
+	citizen.publish("audio")
+	citizen.negotiate(nil)
+	citizen.waitReceiving(20, "agent-1/camera")
+
+	rt := citizen.track("agent-1", "camera")
+	old := rt.latest()
+	waitFor(t, 5*time.Second, func() error {
+		if rt.latest() == old {
+			return errors.New("no new packet")
+		}
+		return nil
+	})
+	recent := rt.latest()
+	nack := func(seq uint16) {
+		t.Helper()
+		err := citizen.pc.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: rt.ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{seq})}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	nack(recent)
+	waitFor(t, 5*time.Second, func() error {
+		if n := rt.times(recent); n < 2 {
+			return fmt.Errorf("packet %d received %d times", recent, n)
+		}
+		return nil
+	})
+
+	time.Sleep(1200 * time.Millisecond)
+	nack(old)
+	time.Sleep(500 * time.Millisecond)
+	if n := rt.times(old); n != 1 {
+		t.Errorf("packet %d, asked for after more than a second, received %d times, want 1", old, n)
+	}
 }
 
 func TestScreenShareMidCall(t *testing.T) {
