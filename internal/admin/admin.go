@@ -242,23 +242,8 @@ func (h *Admin) saveEdit(r *http.Request, me access.Staff, object string, old ur
 	return orNotFound(h.inTx(r.Context(), record(r, me, object, details), fn))
 }
 
-type errorPage struct {
-	view.Page
-	Heading   string
-	Message   string
-	RequestID string
-}
-
 func (h *Admin) renderError(w http.ResponseWriter, r *http.Request, e *httpx.Error) {
-	pg := h.basePage(r, "error.title")
-	data := errorPage{Page: pg, Heading: pg.T("error.heading"), Message: pg.T(e.Key, e.Args...)}
-	if e.Status >= 500 {
-		data.RequestID = httpx.RequestID(r.Context())
-	}
-	if err := h.view.Render(w, e.Status, "error", data); err != nil {
-		h.log.Error("render error page", "error", err)
-		http.Error(w, http.StatusText(e.Status), e.Status)
-	}
+	h.view.RenderError(w, r, h.basePage(r, "error.title"), e, h.log)
 }
 
 // basePage starts a page's data with the agency's name.

@@ -136,23 +136,8 @@ func (h *Web) page(r *http.Request, titleKey string) view.Page {
 	return pg
 }
 
-type errorPage struct {
-	view.Page
-	Heading   string
-	Message   string
-	RequestID string
-}
-
 func (h *Web) renderError(w http.ResponseWriter, r *http.Request, e *httpx.Error) {
-	pg := h.page(r, "error.title")
-	data := errorPage{Page: pg, Heading: pg.T("error.heading"), Message: pg.T(e.Key, e.Args...)}
-	if e.Status >= 500 {
-		data.RequestID = httpx.RequestID(r.Context())
-	}
-	if err := h.view.Render(w, e.Status, "error", data); err != nil {
-		h.logger.Error("render error page", "error", err)
-		http.Error(w, http.StatusText(e.Status), e.Status)
-	}
+	h.view.RenderError(w, r, h.page(r, "error.title"), e, h.logger)
 }
 
 // parseForm reads a staff form's body, bounded in size.

@@ -150,23 +150,8 @@ func noticeOf(err error) string {
 	return ""
 }
 
-type errorPage struct {
-	view.Page
-	Heading   string
-	Message   string
-	RequestID string
-}
-
 func (h *Web) renderError(w http.ResponseWriter, r *http.Request, e *httpx.Error) {
-	pg := h.page(r, "error.title").Page
-	data := errorPage{Page: pg, Heading: pg.T("error.heading"), Message: pg.T(e.Key, e.Args...)}
-	if e.Status >= 500 {
-		data.RequestID = httpx.RequestID(r.Context())
-	}
-	if err := h.view.Render(w, e.Status, "error", data); err != nil {
-		h.log.Error("render error page", "error", err)
-		http.Error(w, http.StatusText(e.Status), e.Status)
-	}
+	h.view.RenderError(w, r, h.page(r, "error.title").Page, e, h.log)
 }
 
 // recordReads writes to the audit log the reads of personal data a page makes, as

@@ -59,6 +59,18 @@ func (p *Portal) appointmentFor(w http.ResponseWriter, r *http.Request, kind str
 	return a, c.Value, false, nil
 }
 
+// managedWithTheme is appointmentFor a manage page, with the appointment's theme.
+func (p *Portal) managedWithTheme(w http.ResponseWriter, r *http.Request) (a booking.Appointment, th directory.Theme, token string, done bool, err error) {
+	a, token, done, err = p.appointmentFor(w, r, booking.ManageToken)
+	if err != nil || done {
+		return a, th, token, done, err
+	}
+	if th, err = directory.ThemeByID(r.Context(), p.db, a.ThemeID); err != nil {
+		return a, th, token, false, serviceError(err)
+	}
+	return a, th, token, false, nil
+}
+
 type appointmentPage struct {
 	view.Page
 	Banner        string
@@ -123,13 +135,9 @@ func (p *Portal) appointment(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p *Portal) calendarFile(w http.ResponseWriter, r *http.Request) error {
-	a, token, done, err := p.appointmentFor(w, r, booking.ManageToken)
+	a, th, token, done, err := p.managedWithTheme(w, r)
 	if err != nil || done {
 		return err
-	}
-	th, err := directory.ThemeByID(r.Context(), p.db, a.ThemeID)
-	if err != nil {
-		return serviceError(err)
 	}
 	pg := p.page(r, "")
 	joinURL := absoluteURL(r, "/join/"+a.ID+"?t="+url.QueryEscape(booking.JoinTokenFor(token)))
@@ -193,13 +201,9 @@ func (p *Portal) cancel(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p *Portal) rescheduleDays(w http.ResponseWriter, r *http.Request) error {
-	a, _, done, err := p.appointmentFor(w, r, booking.ManageToken)
+	a, th, _, done, err := p.managedWithTheme(w, r)
 	if err != nil || done {
 		return err
-	}
-	th, err := directory.ThemeByID(r.Context(), p.db, a.ThemeID)
-	if err != nil {
-		return serviceError(err)
 	}
 	loc := p.zone(w, r)
 	pg := p.page(r, "reschedule.title")
@@ -214,13 +218,9 @@ func (p *Portal) rescheduleDays(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p *Portal) rescheduleSlots(w http.ResponseWriter, r *http.Request) error {
-	a, _, done, err := p.appointmentFor(w, r, booking.ManageToken)
+	a, th, _, done, err := p.managedWithTheme(w, r)
 	if err != nil || done {
 		return err
-	}
-	th, err := directory.ThemeByID(r.Context(), p.db, a.ThemeID)
-	if err != nil {
-		return serviceError(err)
 	}
 	day, err := calendar.ParseDate(r.PathValue("day"))
 	if err != nil {
@@ -255,17 +255,13 @@ type rescheduleConfirmPage struct {
 
 // rescheduleConfirm asks before moving, so that a mis-tap on a phone moves nothing.
 func (p *Portal) rescheduleConfirm(w http.ResponseWriter, r *http.Request) error {
-	a, _, done, err := p.appointmentFor(w, r, booking.ManageToken)
+	a, th, _, done, err := p.managedWithTheme(w, r)
 	if err != nil || done {
 		return err
 	}
 	start, err := time.Parse(time.RFC3339, r.URL.Query().Get("start"))
 	if err != nil {
 		return notFound(err)
-	}
-	th, err := directory.ThemeByID(r.Context(), p.db, a.ThemeID)
-	if err != nil {
-		return serviceError(err)
 	}
 	loc := p.zone(w, r)
 	pg := p.page(r, "reschedule.title")

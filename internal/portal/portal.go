@@ -75,23 +75,8 @@ func (p *Portal) page(r *http.Request, titleKey string, args ...any) view.Page {
 	return pg
 }
 
-type errorPage struct {
-	view.Page
-	Heading   string
-	Message   string
-	RequestID string
-}
-
 func (p *Portal) renderError(w http.ResponseWriter, r *http.Request, e *httpx.Error) {
-	pg := p.page(r, "error.title")
-	data := errorPage{Page: pg, Heading: pg.T("error.heading"), Message: pg.T(e.Key, e.Args...)}
-	if e.Status >= 500 {
-		data.RequestID = httpx.RequestID(r.Context())
-	}
-	if err := p.view.Render(w, e.Status, "error", data); err != nil {
-		p.logger.Error("render error page", "error", err)
-		http.Error(w, http.StatusText(e.Status), e.Status)
-	}
+	p.view.RenderError(w, r, p.page(r, "error.title"), e, p.logger)
 }
 
 // notFound is the answer for anything the visitor may not see or that does not exist.

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"path"
 	"sort"
 	"strings"
 	"time"
 
+	"balcao/internal/httpx"
 	"balcao/internal/i18n"
 )
 
@@ -193,3 +195,25 @@ func (p Page) Errors(problems map[string]string, fields []Field) FormErrors {
 
 // For returns the message for one field, or "".
 func (fe FormErrors) For(name string) string { return fe.byField[name] }
+
+// ErrorPage is the error page's data.
+type ErrorPage struct {
+	Page
+	Heading   string
+	Message   string
+	RequestID string // on a server error, for the support desk to find the request in the log
+}
+
+// RenderError answers with the error page of e, on pg: the page as the handler's area
+// starts its pages (the agency's name, a staff header). When even that cannot be
+// rendered, the answer is the status in plain text.
+func (rd *Renderer) RenderError(w http.ResponseWriter, r *http.Request, pg Page, e *httpx.Error, log *slog.Logger) {
+	data := ErrorPage{Page: pg, Heading: pg.T("error.heading"), Message: pg.T(e.Key, e.Args...)}
+	if e.Status >= 500 {
+		data.RequestID = httpx.RequestID(r.Context())
+	}
+	if err := rd.Render(w, e.Status, "error", data); err != nil {
+		log.Error("render error page", "error", err)
+		http.Error(w, http.StatusText(e.Status), e.Status)
+	}
+}
