@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of balcao. On a fresh machine it first installs and starts what the
-# tests need: Debian's Chromium (browser tests), axe-core from npm (accessibility audits)
-# and a PostgreSQL server (every store test runs on SQLite and PostgreSQL).
+# tests need: Debian's Chromium (browser tests), Firefox ESR and Xvfb (the call pages in
+# Firefox), WebKitGTK's WebKitWebDriver and MiniBrowser (the call pages in WebKit,
+# Safari's engine), axe-core from npm (accessibility audits) and a PostgreSQL server
+# (every store test runs on SQLite and PostgreSQL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +13,30 @@ if ! command -v chromium >/dev/null 2>&1; then
   echo "test.sh: installing Chromium" >&2
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
+# Firefox ESR: the citizen's call pages are also tested in Firefox, driven over WebDriver
+# BiDi (no geckodriver); Xvfb gives it a virtual screen to share.
+firefox_pkgs=()
+command -v firefox-esr >/dev/null 2>&1 || command -v firefox >/dev/null 2>&1 || firefox_pkgs+=(firefox-esr)
+command -v Xvfb >/dev/null 2>&1 || firefox_pkgs+=(xvfb)
+if [ ${#firefox_pkgs[@]} -gt 0 ]; then
+  echo "test.sh: installing ${firefox_pkgs[*]}" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${firefox_pkgs[@]}" >/dev/null
+fi
+
+# WebKitGTK: the citizen's device check and waiting room are also tested in WebKit,
+# driven by WebKitWebDriver (package webkit2gtk-driver, which brings
+# libwebkit2gtk-4.1-0 and its MiniBrowser) under Xvfb.
+webkit_pkgs=()
+command -v WebKitWebDriver >/dev/null 2>&1 || webkit_pkgs+=(webkit2gtk-driver)
+compgen -G '/usr/lib/*/webkit2gtk-4.1/MiniBrowser' >/dev/null || webkit_pkgs+=(libwebkit2gtk-4.1-0)
+command -v Xvfb >/dev/null 2>&1 || webkit_pkgs+=(xvfb)
+if [ ${#webkit_pkgs[@]} -gt 0 ]; then
+  echo "test.sh: installing ${webkit_pkgs[*]}" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${webkit_pkgs[@]}" >/dev/null
 fi
 
 if [ ! -f node_modules/axe-core/axe.min.js ]; then

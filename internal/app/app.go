@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	netmail "net/mail"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,7 @@ import (
 	"balcao/internal/outbox"
 	"balcao/internal/portal"
 	"balcao/internal/queue"
+	"balcao/internal/relay"
 	"balcao/internal/sfu"
 	"balcao/internal/sms"
 	"balcao/internal/store"
@@ -81,6 +83,7 @@ type App struct {
 	Outbox  *outbox.Worker
 	stop    context.CancelFunc // stops the background work New started
 	media   *sfu.SFU
+	relay   *relay.Server // the embedded TURN server, when configured
 	calls   *call.Server
 	Console *console.Service
 	Auth    *auth.Service
@@ -202,7 +205,7 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, logger *slog.Lo
 		Booking: a.Booking, Now: opts.Now})
 	backOffice.Routes(mux)
 	rd.SetBrand(backOffice.Brand)
-	if err := a.startCalls(ctx, cfg, rd, logger, mux); err != nil {
+	if err := a.startCalls(ctx, cfg, opts, rd, logger, mux); err != nil {
 		return nil, err
 	}
 	mux.Handle("GET /static/", rd.Assets())
@@ -300,6 +303,9 @@ func (a *App) Close() error {
 	if a.media != nil {
 		a.media.Close()
 	}
+	if a.relay != nil {
+		a.relay.Close()
+	}
 	if a.stop != nil {
 		a.stop()
 	}
@@ -307,7 +313,7 @@ func (a *App) Close() error {
 }
 
 // startCalls starts the media server and the video-call pages and signalling.
-func (a *App) startCalls(ctx context.Context, cfg config.Config, rd *view.Renderer, logger *slog.Logger, mux *http.ServeMux) error {
+func (a *App) startCalls(ctx context.Context, cfg config.Config, opts Options, rd *view.Renderer, logger *slog.Logger, mux *http.ServeMux) error {
 	var ice []webrtc.ICEServer
 	if len(cfg.Media.STUN) > 0 {
 		ice = append(ice, webrtc.ICEServer{URLs: cfg.Media.STUN})
@@ -315,12 +321,28 @@ func (a *App) startCalls(ctx context.Context, cfg config.Config, rd *view.Render
 	if len(cfg.Media.TURN) > 0 {
 		ice = append(ice, webrtc.ICEServer{URLs: cfg.Media.TURN, Username: cfg.Media.TURNUser, Credential: cfg.Media.TURNPass})
 	}
+	var clientICE func(room, participant string, until time.Time) []webrtc.ICEServer
+	if cfg.Media.TURNPort != 0 {
+		// Set before the first participant can arrive: the relay starts right after the
+		// media server, whose addresses it needs.
+		clientICE = func(room, participant string, until time.Time) []webrtc.ICEServer {
+			s := a.relay.ICEServer(room+"/"+participant, until)
+			return []webrtc.ICEServer{{URLs: s.URLs, Username: s.Username, Credential: s.Credential}}
+		}
+	}
 	media, err := sfu.New(sfu.Config{UDPPort: cfg.Media.UDPPort, TCPPort: cfg.Media.TCPPort, PublicIPs: cfg.Media.PublicIPs,
-		ICEServers: ice, Loopback: cfg.Media.Loopback}, logger.With("part", "sfu"))
+		ICEServers: ice, ClientICE: clientICE, Loopback: cfg.Media.Loopback}, logger.With("part", "sfu"))
 	if err != nil {
 		return fmt.Errorf("start the media server: %w", err)
 	}
 	a.media = media
+	if cfg.Media.TURNPort != 0 {
+		if a.relay, err = startRelay(cfg, media, opts.Now, logger.With("part", "relay")); err != nil {
+			media.Close()
+			a.media = nil
+			return err
+		}
+	}
 	secret, err := call.LoadSecret(ctx, a.DB)
 	if err != nil {
 		return err
@@ -336,9 +358,33 @@ func (a *App) startCalls(ctx context.Context, cfg config.Config, rd *view.Render
 	}
 	a.calls.Routes(mux)
 	a.calls.OnPresence(func(room, role string, state call.State) { a.Console.Presence(room, role, state == call.StateAdmitted) })
+	a.calls.OnKeepChat(a.Console.KeepChat)
 	console.NewWeb(a.Console, a.Events, a.calls, rd, logger.With("part", "console"), portal.TicketCookie).Routes(mux)
 	return nil
 }
+
+// startRelay starts the embedded TURN server in front of the media server.
+func startRelay(cfg config.Config, media *sfu.SFU, now func() time.Time, logger *slog.Logger) (*relay.Server, error) {
+	local := media.UDPAddrs()
+	relayIP, err := relay.PickAddress(local, cfg.Media.PublicIPs)
+	if err != nil {
+		return nil, fmt.Errorf("embedded TURN server: %w", err)
+	}
+	var listen netip.Addr // every interface
+	if cfg.Media.Loopback {
+		listen = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	srv, err := relay.Start(relay.Config{Port: cfg.Media.TURNPort, ListenIP: listen, RelayIP: relayIP,
+		RelayPorts: cfg.Media.TURNRelayPorts, Secret: []byte(cfg.Media.TURNSecret),
+		Routes: relay.MediaRoutes(local, cfg.Media.PublicIPs), Now: now, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("embedded TURN server: %w", err)
+	}
+	return srv, nil
+}
+
+// Relay is the embedded TURN server, nil when not configured.
+func (a *App) Relay() *relay.Server { return a.relay }
 
 // upkeep does the periodic work of the queues (calls that went unanswered) and of the
 // console (no-shows at the end of their slots, wrap-ups that have lasted their time).

@@ -7,7 +7,8 @@
 // One room per appointment, its id the appointment's. Nothing of a call is written
 // anywhere and calls are never recorded: media goes through the SFU only, and the
 // lobby, the chat and the quality reports live in the room's memory until its last
-// participant leaves. (A test checks that this package writes no files.)
+// participant leaves; the chat is copied out only when the agent asks to keep it with
+// the contact record. (A test checks that this package writes no files.)
 //
 // Who joins: the citizen with the join link's cookie, the agent and the agency's
 // interpreter from their staff session, and an interpreter from outside the agency
@@ -26,6 +27,8 @@
 //	  chat      {text}                       admitted participants
 //	  quality   {quality}                    admitted participants, every 2 s: what
 //	                                         their browser measures (see Quality)
+//	  keep_chat {}                           the agent: keep a copy of the chat so far with
+//	                                         the contact record (see OnKeepChat)
 //	  leave     {}                           leave the call on purpose
 //	  end       {}                           staff: end the call for everyone
 //
@@ -39,6 +42,7 @@
 //	  event     {event}                      an sfu.Event ("tracks" maps mids to sources)
 //	  chat      {message}
 //	  quality   {from, quality}              staff only: another participant's report
+//	  chat_kept {count}                      the agent kept the chat (told to everyone in)
 //	  ended | left | replaced {}             the connection then closes; do not reconnect
 //	  error     {code}
 //
@@ -102,7 +106,8 @@ type Server struct {
 	tokens *Tokens
 	clock  func() time.Time
 
-	presence atomic.Pointer[Presence] // see OnPresence
+	presence atomic.Pointer[Presence]   // see OnPresence
+	keeper   atomic.Pointer[ChatKeeper] // see OnKeepChat
 
 	checks chan struct{} // places for connection tests (device check)
 
@@ -173,23 +178,8 @@ func (s *Server) page(r *http.Request, titleKey string) view.Page {
 	return pg
 }
 
-type errorPage struct {
-	view.Page
-	Heading   string
-	Message   string
-	RequestID string
-}
-
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, e *httpx.Error) {
-	pg := s.page(r, "error.title")
-	data := errorPage{Page: pg, Heading: pg.T("error.heading"), Message: pg.T(e.Key, e.Args...)}
-	if e.Status >= 500 {
-		data.RequestID = httpx.RequestID(r.Context())
-	}
-	if err := s.view.Render(w, e.Status, "error", data); err != nil {
-		s.log.Error("render error page", "error", err)
-		http.Error(w, http.StatusText(e.Status), e.Status)
-	}
+	s.view.RenderError(w, r, s.page(r, "error.title"), e, s.log)
 }
 
 func notFound(cause error) error {

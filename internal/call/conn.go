@@ -142,6 +142,8 @@ func (c *conn) readLoop(ctx context.Context) {
 			c.room.post(func() { c.room.admit(c, m.Participant) })
 		case "chat":
 			c.room.post(func() { c.room.chat(c, m.Text) })
+		case "keep_chat":
+			c.room.post(func() { c.room.keepChat(ctx, c) })
 		case "leave":
 			c.room.post(func() { c.room.leave(c) })
 		case "end":

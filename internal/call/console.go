@@ -52,6 +52,7 @@ func (s *Server) RenderRoom(w http.ResponseWriter, r *http.Request, p RoomPage) 
 		CitizenName: p.CitizenName, Staff: c.isStaff(), CheckURL: CheckPath + "?back=" + url.QueryEscape(r.URL.Path),
 		Config: clientConfig{Token: token, WS: "/call/ws", Role: c.Role, Staff: c.isStaff(), Text: jsTexts(pg)}}
 	if c.Role == RoleAgent {
+		data.CanKeepChat = true
 		if err := s.addCard(&data, p.Name); err != nil {
 			return err
 		}

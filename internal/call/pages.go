@@ -51,7 +51,8 @@ var jsText = []string{
 	"call.chat.you", "call.admit", "call.audio.enable", "call.role.agent", "call.role.interpreter", "call.role.citizen",
 	"call.error.refused", "call.lobby.ready", "call.invite.made", "call.invite.copied", "call.invite.failed",
 	"call.quality.you", "call.quality.good", "call.quality.fair", "call.quality.poor", "call.quality.none",
-	"call.quality.alert", "call.quality.ms", "call.quality.kbps",
+	"call.quality.alert", "call.quality.ms", "call.quality.kbps", "call.chat.kept", "call.chat.keep_failed",
+	"call.chat.kept_notice", "call.status.unsupported",
 }
 
 type callPage struct {
@@ -62,6 +63,7 @@ type callPage struct {
 	Staff       bool   // the agent's or the agency interpreter's page: admit, end
 	Guest       bool   // an invited interpreter's page
 	CanInvite   bool   // the agent may invite an interpreter
+	CanKeepChat bool   // the agent may keep the chat in the contact record
 	CheckURL    string // the device check, which comes back here
 	Config      clientConfig
 }
@@ -137,7 +139,7 @@ func (s *Server) agentPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if role == RoleAgent {
-		data.CanInvite = true
+		data.CanInvite, data.CanKeepChat = true, true
 		data.Config.Invite = "/staff/call/" + url.PathEscape(a.ID) + "/invite"
 		if err := s.addCard(&data, name); err != nil {
 			return err

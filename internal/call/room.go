@@ -87,7 +87,8 @@ func (r *room) arrive(c *conn) {
 	r.srv.observe(r.id, c.claims.Role, state)
 	c.admitted.Store(state == StateAdmitted)
 	self, _ := r.lobby.Member(c.claims.Participant)
-	w := outMsg{Type: "welcome", Self: &self, Members: r.lobby.Members(), ICEServers: r.srv.sfu.ICEServers()}
+	ice := r.srv.sfu.ICEServersFor(r.id, c.claims.Participant, time.Unix(c.claims.Expires, 0))
+	w := outMsg{Type: "welcome", Self: &self, Members: r.lobby.Members(), ICEServers: ice}
 	if state == StateAdmitted {
 		w.Chat = r.lobby.Chat()
 	}
@@ -211,6 +212,7 @@ type outMsg struct {
 	Code       string        `json:"code,omitempty"`
 	From       string        `json:"from,omitempty"`
 	Quality    *Quality      `json:"quality,omitempty"`
+	Count      int           `json:"count,omitempty"`
 }
 
 // now is the server's clock.

@@ -3,6 +3,7 @@ package call_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -33,6 +34,7 @@ type server struct {
 	url    string
 	booked booking.Booked
 	tokens *call.Tokens
+	calls  *call.Server
 }
 
 func newServer(t *testing.T) *server {
@@ -107,7 +109,7 @@ func newServer(t *testing.T) *server {
 		media.Close()
 	})
 	tokens, _ := call.NewTokens(secret, clock)
-	return &server{url: srv.URL, booked: b, tokens: tokens}
+	return &server{url: srv.URL, booked: b, tokens: tokens, calls: calls}
 }
 
 // client is a signalling client without media.
@@ -124,6 +126,7 @@ type msg struct {
 	Message *call.ChatMessage
 	From    string
 	Quality *call.Quality
+	Count   int
 }
 
 func (s *server) dial(t *testing.T, claims call.Claims) *client {
@@ -293,5 +296,57 @@ func TestSignallingRefusals(t *testing.T) {
 		if granted != tc.media || denied == tc.media {
 			t.Errorf("%s: Permissions-Policy %q; media granted should be %v", tc.name, pol, tc.media)
 		}
+	}
+}
+
+// TestKeepChat: the chat stays in the room's memory until the agent asks to keep it;
+// then the keeper gets a copy of the chat so far, for the agent's appointment, and the
+// agent hears how many messages were kept. Nobody else may ask, and a keeper's failure
+// is told to the agent.
+func TestKeepChat(t *testing.T) {
+	s := newServer(t)
+	room := s.booked.ID
+	type kept struct {
+		room, staff string
+		chat        []call.ChatMessage
+	}
+	keeps := make(chan kept, 4)
+	fail := make(chan bool, 4)
+	s.calls.OnKeepChat(func(_ context.Context, room, staffID string, chat []call.ChatMessage) error {
+		keeps <- kept{room, staffID, chat}
+		if <-fail {
+			return errors.New("database unavailable")
+		}
+		return nil
+	})
+	citizen := s.dial(t, call.Claims{Room: room, Participant: "citizen", Role: call.RoleCitizen, Name: "Ana"})
+	citizen.expect("welcome")
+	agent := s.dial(t, call.Claims{Room: room, Participant: "agent-" + s.booked.AgentID, Role: call.RoleAgent, Name: "Rui"})
+	agent.expect("welcome")
+	agent.send(map[string]any{"type": "admit", "participant": "citizen"})
+	citizen.expect("admitted")
+	citizen.send(map[string]any{"type": "chat", "text": "o meu NIF é 123456789"})
+	agent.expect("chat")
+	agent.send(map[string]any{"type": "chat", "text": "obrigado"})
+	citizen.expect("chat")
+
+	citizen.send(map[string]any{"type": "keep_chat"})
+	if e := citizen.expect("error"); e.Code != "keep_refused" {
+		t.Errorf("a citizen keeping the chat: error %q, want keep_refused", e.Code)
+	}
+	fail <- false
+	agent.send(map[string]any{"type": "keep_chat"})
+	k := <-keeps
+	if k.room != room || k.staff != s.booked.AgentID || len(k.chat) != 2 || k.chat[0].Text != "o meu NIF é 123456789" || k.chat[1].From != "agent-"+s.booked.AgentID {
+		t.Fatalf("kept %+v", k)
+	}
+	if m := agent.expect("chat_kept"); m.Count != 2 {
+		t.Errorf("chat_kept count %d, want 2", m.Count)
+	}
+	fail <- true
+	agent.send(map[string]any{"type": "keep_chat"})
+	<-keeps
+	if e := agent.expect("error"); e.Code != "keep_failed" {
+		t.Errorf("a keeper that fails: error %q, want keep_failed", e.Code)
 	}
 }

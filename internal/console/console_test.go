@@ -3,12 +3,15 @@ package console_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"balcao/internal/audit"
 	"balcao/internal/booking"
 	"balcao/internal/calendar"
+	"balcao/internal/call"
 	"balcao/internal/console"
 	"balcao/internal/directory"
 	"balcao/internal/events"
@@ -590,4 +593,83 @@ func TestScriptHasEightStages(t *testing.T) {
 			t.Errorf("greeting at %d:00: %s", c.hour, got)
 		}
 	}
+}
+
+// TestKeptChatGoesIntoTheContactRecord: only the agent of an appointment keeps its call's
+// chat (each keeping audited, the last one counts); finishing moves it into the contact
+// record; a chat kept for a contact never finished is deleted after 12 hours.
+func TestKeptChatGoesIntoTheContactRecord(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		log := audit.New(db, f.clock.now, nil)
+		ctx := audit.NewContext(context.Background(), log, "a1", "127.0.0.1")
+		appt := f.book(t, 9, 0, "a1", maria)
+		f.clock.set(time.Date(2026, 12, 2, 8, 58, 0, 0, calendar.Lisbon()))
+		if a, err := f.console.CallNext(ctx, "a1"); err != nil || a.ID != appt.ID {
+			t.Fatal(a, err)
+		}
+		f.console.Presence(appt.ID, "citizen", true)
+		at := f.clock.now()
+		first := call.ChatMessage{From: "citizen", Name: "Maria", Role: "citizen", Text: "Não ouço bem.", At: at}
+		second := call.ChatMessage{From: "agent-a1", Name: "Ana", Role: "agent", Text: "Escrevo aqui, então.", At: at.Add(time.Minute)}
+
+		for _, c := range []struct{ room, staff string }{{appt.ID, "a2"}, {"no-such-appointment", "a1"}, {console.TicketRoom("nope"), "a1"}} {
+			if err := f.console.KeepChat(ctx, c.room, c.staff, []call.ChatMessage{first}); !errors.Is(err, console.ErrNotYours) {
+				t.Errorf("%s keeping the chat of %s: %v, want ErrNotYours", c.staff, c.room, err)
+			}
+		}
+		if err := f.console.KeepChat(ctx, appt.ID, "a1", []call.ChatMessage{first}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.console.KeepChat(ctx, appt.ID, "a1", []call.ChatMessage{first, second}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := f.console.KeptChat(ctx, appt.ID); err != nil || n != 2 {
+			t.Fatalf("kept %d %v, want 2", n, err)
+		}
+		entries, err := log.Search(ctx, audit.Filter{Object: "appointment:" + appt.ID, Action: audit.ChangePersonalData})
+		if err != nil || len(entries) != 2 || entries[0].Actor != "a1" || !strings.Contains(entries[0].Details, "messages=2") {
+			t.Fatalf("audit of the keeping: %+v %v", entries, err)
+		}
+
+		c, err := f.console.Finish(ctx, "a1", outcome())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.console.ContactByID(ctx, c.ID)
+		if err != nil || len(got.Chat) != 2 || got.Chat[0].Text != first.Text || got.Chat[1].Name != "Ana" || !got.Chat[1].At.Equal(second.At) {
+			t.Fatalf("the contact's chat: %+v %v", got.Chat, err)
+		}
+		if n, _ := f.console.KeptChat(ctx, appt.ID); n != 0 {
+			t.Errorf("%d messages still kept after finishing", n)
+		}
+		contacts, err := f.console.ContactsFor(ctx, booking.Match{Email: maria.Email}, 10)
+		if err != nil || len(contacts) != 1 || len(contacts[0].Chat) != 2 {
+			t.Fatalf("the citizen's contacts: %+v %v", contacts, err)
+		}
+
+		// A ticket's chat kept, and its contact never finished.
+		tk := f.take(t, "rui", false)
+		f.clock.add(10 * time.Minute)
+		if a, err := f.console.CallNext(ctx, "a2"); err != nil || a.ID != tk.ID {
+			t.Fatal(a, err)
+		}
+		if err := f.console.KeepChat(ctx, console.TicketRoom(tk.ID), "a2", []call.ChatMessage{first}); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.add(11 * time.Hour)
+		if err := f.console.Upkeep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := f.console.KeptChat(ctx, console.TicketRoom(tk.ID)); n != 1 {
+			t.Fatalf("kept %d after 11 hours, want 1", n)
+		}
+		f.clock.add(2 * time.Hour)
+		if err := f.console.Upkeep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := f.console.KeptChat(ctx, console.TicketRoom(tk.ID)); n != 0 {
+			t.Fatalf("kept %d after 13 hours, want none", n)
+		}
+	})
 }

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"balcao/internal/booking"
+	"balcao/internal/call"
 	"balcao/internal/directory"
 	"balcao/internal/queue"
 	"balcao/internal/store"
@@ -133,6 +135,7 @@ type Contact struct {
 	FollowUp       string
 	Started, Ended time.Time
 	Duration       time.Duration
+	Chat           []call.ChatMessage // the call's chat, when the agent kept it
 }
 
 // insertContact writes a contact record in tx.
@@ -144,13 +147,21 @@ func insertContact(ctx context.Context, tx *store.Tx, c *Contact, now time.Time)
 	if c.Duration < 0 {
 		c.Duration = 0
 	}
+	chat := ""
+	if len(c.Chat) > 0 {
+		b, err := json.Marshal(c.Chat)
+		if err != nil {
+			return fmt.Errorf("write contact record: %w", err)
+		}
+		chat = string(b)
+	}
 	_, err := tx.Exec(ctx, `INSERT INTO contacts (id, channel, appointment_id, ticket_id, citizen_name, citizen_email,
 			citizen_phone, citizen_niss, agent_id, service_id, theme_id, reason, auth_level, person, representative, stage,
-			outcome, notes, follow_up, started_at, ended_at, duration_seconds, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			outcome, notes, follow_up, started_at, ended_at, duration_seconds, created_at, chat)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Channel, nullable(c.AppointmentID), nullable(c.TicketID), c.Citizen.Name, c.Citizen.Email, c.Citizen.Phone,
 		c.Citizen.NISS, nullable(c.AgentID), nullable(c.ServiceID), nullable(c.ThemeID), c.Reason, c.AuthLevel, c.Person,
-		c.Representative, c.Stage, c.Outcome, c.Notes, c.FollowUp, c.Started.Unix(), c.Ended.Unix(), int(c.Duration/time.Second), now.Unix())
+		c.Representative, c.Stage, c.Outcome, c.Notes, c.FollowUp, c.Started.Unix(), c.Ended.Unix(), int(c.Duration/time.Second), now.Unix(), chat)
 	if store.IsUniqueViolation(err) {
 		return ErrFinished
 	}
@@ -246,6 +257,14 @@ func (s *Service) Finish(ctx context.Context, staffID string, o Outcome) (Contac
 				return err
 			}
 		}
+		room := c.AppointmentID
+		if c.TicketID != "" {
+			room = TicketRoom(c.TicketID)
+		}
+		var err error
+		if c.Chat, err = takeKeptChat(ctx, tx, room); err != nil {
+			return err
+		}
 		if err := insertContact(ctx, tx, &c, now); err != nil {
 			return err
 		}
@@ -287,16 +306,20 @@ func (s *Service) ticket(ctx context.Context, id string) (queue.Ticket, error) {
 
 const contactColumns = `id, channel, COALESCE(appointment_id, ''), COALESCE(ticket_id, ''), citizen_name, citizen_email,
 	citizen_phone, citizen_niss, COALESCE(agent_id, ''), COALESCE(service_id, ''), COALESCE(theme_id, ''), reason,
-	auth_level, person, representative, stage, outcome, notes, follow_up, started_at, ended_at, duration_seconds`
+	auth_level, person, representative, stage, outcome, notes, follow_up, started_at, ended_at, duration_seconds, chat`
 
 func scanContact(row interface{ Scan(...any) error }) (Contact, error) {
 	var c Contact
 	var started, ended int64
 	var secs int
+	var chat string
 	err := row.Scan(&c.ID, &c.Channel, &c.AppointmentID, &c.TicketID, &c.Citizen.Name, &c.Citizen.Email, &c.Citizen.Phone,
 		&c.Citizen.NISS, &c.AgentID, &c.ServiceID, &c.ThemeID, &c.Reason, &c.AuthLevel, &c.Person, &c.Representative,
-		&c.Stage, &c.Outcome, &c.Notes, &c.FollowUp, &started, &ended, &secs)
+		&c.Stage, &c.Outcome, &c.Notes, &c.FollowUp, &started, &ended, &secs, &chat)
 	c.Started, c.Ended, c.Duration = fromUnix(started), fromUnix(ended), time.Duration(secs)*time.Second
+	if err == nil && chat != "" {
+		err = json.Unmarshal([]byte(chat), &c.Chat)
+	}
 	return c, err
 }
 

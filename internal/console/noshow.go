@@ -209,6 +209,9 @@ func (s *Service) Upkeep(ctx context.Context) error {
 	if err := s.pruneReads(ctx); err != nil {
 		return err
 	}
+	if err := s.sweepKeptChats(ctx); err != nil {
+		return err
+	}
 	ids, err := s.endWrapUps(ctx)
 	if err != nil {
 		return err

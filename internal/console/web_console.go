@@ -73,7 +73,8 @@ type servingView struct {
 	AuthRequired  string
 	Saved         string // when the progress was last saved, or ""
 	History       []historyRow
-	Contacts      []string
+	Contacts      []contactRow
+	KeptChat      int // messages of the call's chat the agent kept for the contact record
 	Script        []stepView
 	Form          outcomeForm
 	Themes        []option
@@ -83,6 +84,14 @@ type servingView struct {
 	Stages        []option
 	Results       []option
 }
+
+// contactRow is an earlier contact of the citizen, with its chat when one was kept.
+type contactRow struct {
+	Summary string
+	Chat    []chatLine
+}
+
+type chatLine struct{ When, Who, Text string }
 
 type historyRow struct {
 	ID, When, Theme, Status string
@@ -298,8 +307,24 @@ func (h *Web) servingView(r *http.Request, pg view.Page, staff auth.Staff, sv Se
 		if about == "" {
 			about = serviceName[c.ServiceID]
 		}
-		v.Contacts = append(v.Contacts, pg.T("console.prep.contact_item", pg.ShortDate(c.Started.In(h.svc.loc)), about,
-			pg.T("console.outcome."+c.Outcome), c.Reason))
+		row := contactRow{Summary: pg.T("console.prep.contact_item", pg.ShortDate(c.Started.In(h.svc.loc)), about,
+			pg.T("console.outcome."+c.Outcome), c.Reason)}
+		for _, m := range c.Chat {
+			who := m.Name
+			if who == "" {
+				who = pg.T("console.chat.role." + m.Role)
+			}
+			row.Chat = append(row.Chat, chatLine{When: h.clock(m.At), Who: who, Text: m.Text})
+		}
+		v.Contacts = append(v.Contacts, row)
+	}
+	room := sv.Appointment.ID
+	if sv.Kind == KindTicket {
+		room = TicketRoom(sv.Ticket.ID)
+	}
+	var err error
+	if v.KeptChat, err = h.svc.KeptChat(ctx, room); err != nil {
+		return servingView{}, err
 	}
 
 	// The outcome form and the script's ticks: as refused, else as saved, else the

@@ -78,7 +78,7 @@ func startCall(t *testing.T, s *calltest.Site, citizen, agent *tab, limit time.D
 	citizen.navigate(calltest.JoinPath(b))
 	citizen.tap("#enter-call")
 	agent.navigate(calltest.AgentPath(b))
-	agent.waitText("#waiting", "Ana Conceição", 15*time.Second)
+	agent.waitText("#waiting", "Ana", 15*time.Second)
 	agent.click("button.admit")
 	agent.waitMedia("agent receives the citizen", limit, flowing("citizen", "camera"))
 	citizen.waitMedia("citizen receives the agent", limit, flowing("agent", "camera"))

@@ -274,6 +274,16 @@ func TestConsoleWalkInCall(t *testing.T) {
 	// The console learns that the citizen joined, without a reload.
 	agent.containsSoon("#presence-state", msg["console.presence.ticket_in_call"], 10*time.Second)
 
+	// The citizen writes in the chat; the agent keeps the chat for the contact record,
+	// and the citizen is told.
+	const written = "Sou surda, prefiro escrever."
+	citizen.do("write in the chat", chromedp.SendKeys(chromedp.CSS("#chat-text"), written+kb.Enter))
+	room.containsSoon("#chat-log", written, 5*time.Second)
+	room.do("keep the chat", chromedp.Click(chromedp.CSS("#chat-keep")))
+	// The tab opened beside the console asks in the browser's language, English.
+	room.containsSoon("#chat-kept", strings.Replace(consoleCatalogue(t, "en")["call.chat.kept"], "%d", "1", 1), 5*time.Second)
+	citizen.containsSoon("#chat-log", msg["call.chat.kept_notice"], 5*time.Second)
+
 	// The script: Next step to the end, by keyboard; the step reached follows.
 	agent.tabTo("step-next", 40)
 	if !agent.focusVisible() {
@@ -320,6 +330,7 @@ func TestConsoleWalkInCall(t *testing.T) {
 		"/" + document.getElementById("f-stage").value`); got != "123/step-3/weak/8" {
 		agent.fatalf("after a reload the ticks/current step/level/step reached are %q, want 123/step-3/weak/8", got)
 	}
+	agent.containsSoon("#kept-chat", strings.Replace(msg["console.outcome.chat_kept"], "%d", "1", 1), 5*time.Second)
 	// The ticket was taken for the whole service: picking its theme in the outcome form
 	// shows that theme's instructions, saved and fetched without a reload.
 	eval[bool](agent, `(() => { const s = document.getElementById("f-theme"); s.value = "informacao-geral";
@@ -352,14 +363,14 @@ func TestConsoleWalkInCall(t *testing.T) {
 	agent.follow("finish", enterKey)
 	agent.mustContain("finished", msg["console.notice.finished"], msg["console.status.wrap_up"])
 
-	var reason, level, outcome string
+	var reason, level, outcome, chat string
 	var stage int
-	if err := s.app.DB.QueryRow(t.Context(), `SELECT reason, auth_level, outcome, stage FROM contacts
-		WHERE ticket_id = ? AND agent_id = 'ana-martins'`, ticketID).Scan(&reason, &level, &outcome, &stage); err != nil {
+	if err := s.app.DB.QueryRow(t.Context(), `SELECT reason, auth_level, outcome, stage, chat FROM contacts
+		WHERE ticket_id = ? AND agent_id = 'ana-martins'`, ticketID).Scan(&reason, &level, &outcome, &stage, &chat); err != nil {
 		t.Fatalf("the contact record: %v", err)
 	}
-	if reason != "Prazos da pensão de velhice" || level != "weak" || outcome != "resolved" || stage != 8 {
-		t.Fatalf("the contact record: %q %q %q %d", reason, level, outcome, stage)
+	if reason != "Prazos da pensão de velhice" || level != "weak" || outcome != "resolved" || stage != 8 || !strings.Contains(chat, written) {
+		t.Fatalf("the contact record: %q %q %q %d chat %q", reason, level, outcome, stage, chat)
 	}
 	withAxe(audit, script, "console (wrap-up)")
 	t.Logf("axe-core: %d pages audited: %s", len(audit.pages), strings.Join(audit.pages, ", "))

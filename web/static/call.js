@@ -167,8 +167,15 @@ async function handle(msg) {
     case 'replaced':
       stop(t('call.status.' + msg.type));
       break;
+    case 'chat_kept':
+      if ($('chat-kept')) $('chat-kept').textContent = t('call.chat.kept', msg.count);
+      else chatNotice(t('call.chat.kept_notice'));
+      break;
     case 'error':
       console.warn('call: server error', msg.code);
+      if ((msg.code === 'keep_refused' || msg.code === 'keep_failed') && $('chat-kept')) {
+        $('chat-kept').textContent = t('call.chat.keep_failed');
+      }
       break;
   }
 }
@@ -454,6 +461,15 @@ function addChat(m) {
   $('chat-log').scrollTop = $('chat-log').scrollHeight;
 }
 
+// chatNotice puts a line from the page itself, not from a participant, in the chat.
+function chatNotice(text) {
+  const p = document.createElement('p');
+  p.className = 'meta';
+  p.textContent = text;
+  $('chat-log').append(p);
+  $('chat-log').scrollTop = $('chat-log').scrollHeight;
+}
+
 function stop(text) {
   stopped = true;
   admitted = false;
@@ -635,6 +651,13 @@ if ($('prepare')) {
 }
 
 // The agent invites an interpreter: a link to copy and send.
+if ($('chat-keep')) {
+  $('chat-keep').addEventListener('click', () => {
+    $('chat-kept').textContent = '';
+    send({ type: 'keep_chat' });
+  });
+}
+
 if ($('invite-form')) {
   $('invite-form').addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -673,4 +696,11 @@ window.addEventListener('online', () => {
   if (!ws && !stopped) connect();
 });
 
-connect();
+// A browser without WebRTC (some built without it) would wait in the lobby, be admitted
+// and then show an empty call: it is told at once instead, and never joins.
+if (typeof RTCPeerConnection !== 'function' || !navigator.mediaDevices) {
+  stopped = true;
+  status(t('call.status.unsupported'));
+} else {
+  connect();
+}

@@ -29,6 +29,8 @@ const results = (window.balcaoCheck = { support: {}, camera: false, micPeak: 0, 
 let stream = null;
 $('test-camera').addEventListener('click', async () => {
   if (stream) return;
+  // Made in the click itself: Safari keeps an audio context made after an await suspended.
+  const ctx = new AudioContext();
   try {
     stream = await navigator.mediaDevices.getUserMedia({
       video: { width: { ideal: 640 }, height: { ideal: 480 } },
@@ -37,6 +39,7 @@ $('test-camera').addEventListener('click', async () => {
   } catch (err) {
     console.warn('check: getUserMedia', err);
     $('camera-result').textContent = t('check.camera.error');
+    ctx.close();
     return;
   }
   $('camera-preview').srcObject = stream;
@@ -45,9 +48,10 @@ $('test-camera').addEventListener('click', async () => {
   $('camera-result').textContent = t(results.camera ? 'check.camera.ok' : 'check.camera.error');
   if (!stream.getAudioTracks().length) {
     $('mic-result').textContent = t('check.mic.error');
+    ctx.close();
     return;
   }
-  const ctx = new AudioContext();
+  ctx.resume().catch(() => {}); // not awaited: with no sound device it may never settle
   const analyser = ctx.createAnalyser();
   analyser.fftSize = 1024;
   ctx.createMediaStreamSource(stream).connect(analyser);
