@@ -22,11 +22,9 @@ import (
 
 // foxTab is a Firefox tab for one participant: the same few steps as tab, over BiDi.
 type foxTab struct {
-	t    *testing.T
-	b    *firefox.Browser
-	tab  *firefox.Tab
-	ctx  context.Context
-	base string
+	*remoteTab
+	b   *firefox.Browser
+	tab *firefox.Tab
 }
 
 // newFoxTab starts a Firefox of its own (a new profile) with a phone-sized viewport.
@@ -34,12 +32,7 @@ type foxTab struct {
 func newFoxTab(t *testing.T, base string, limit time.Duration, opts firefox.Options) *foxTab {
 	t.Helper()
 	path, err := firefox.Find()
-	if err != nil {
-		if inCI() {
-			t.Fatalf("Firefox tests cannot run in CI: %v", err)
-		}
-		t.Skipf("skipping Firefox test: %v", err)
-	}
+	needRemoteBrowser(t, "Firefox", err)
 	startCtx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	started := time.Now()
@@ -58,93 +51,20 @@ func newFoxTab(t *testing.T, base string, limit time.Duration, opts firefox.Opti
 	}
 	ctx, cancelLimit := context.WithTimeout(context.Background(), limit)
 	t.Cleanup(cancelLimit)
-	return &foxTab{t: t, b: b, tab: tb, ctx: ctx, base: base}
-}
-
-// fatalf stops the test with what the page shows and what its console said.
-func (f *foxTab) fatalf(format string, args ...any) {
-	f.t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if f.ctx.Err() == nil {
-		ctx, cancel := context.WithTimeout(f.ctx, 3*time.Second)
-		var page struct{ URL, Text string }
-		f.tab.Eval(ctx, `({ url: location.href, text: (document.querySelector('main') || document.body).innerText.slice(0, 1500) })`, &page)
-		cancel()
-		msg += fmt.Sprintf("\n  page: %s\n  shows: %s", page.URL, strings.ReplaceAll(page.Text, "\n", "\n         "))
+	// Firefox keeps the page's console: a failure shows what the page said there.
+	console := func() string {
+		if c := b.Console(); len(c) > 0 {
+			return "\n  console: " + strings.Join(c, "\n           ")
+		}
+		return ""
 	}
-	if c := f.b.Console(); len(c) > 0 {
-		msg += "\n  console: " + strings.Join(c, "\n           ")
-	}
-	f.t.Fatal(msg)
+	return &foxTab{remoteTab: &remoteTab{t: t, page: tb, ctx: ctx, base: base, reported: console}, b: b, tab: tb}
 }
 
 func (f *foxTab) navigate(path string) {
 	f.t.Helper()
 	if err := f.tab.Navigate(f.ctx, f.base+path); err != nil {
 		f.fatalf("open %s: %v", path, err)
-	}
-}
-
-// foxEval runs JavaScript in the page and returns its value.
-func foxEval[T any](f *foxTab, js string) T {
-	f.t.Helper()
-	var v T
-	if err := f.tab.Eval(f.ctx, js, &v); err != nil {
-		f.fatalf("evaluate %s: %v", js, err)
-	}
-	return v
-}
-
-// poll evaluates js until it gives want, accepting failures on the way (the page may
-// be between two documents).
-func (f *foxTab) poll(what, js string, want func(json.RawMessage) bool, limit time.Duration) json.RawMessage {
-	f.t.Helper()
-	deadline := time.Now().Add(limit)
-	var got json.RawMessage
-	var err error
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(f.ctx, 2*time.Second)
-		err = f.tab.Eval(ctx, js, &got)
-		cancel()
-		if err == nil && want(got) {
-			return got
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	f.fatalf("%s: after %s the page gives %s (%v)", what, limit, got, err)
-	return nil
-}
-
-func (f *foxTab) text(sel string) string {
-	f.t.Helper()
-	q, _ := json.Marshal(sel)
-	return foxEval[string](f, fmt.Sprintf(`(() => { const e = document.querySelector(%s); return e ? e.innerText.trim() : "" })()`, q))
-}
-
-func (f *foxTab) waitText(sel, want string, limit time.Duration) {
-	f.t.Helper()
-	q, _ := json.Marshal(sel)
-	f.poll(sel+" says "+want, fmt.Sprintf(`(() => { const e = document.querySelector(%s); return e ? e.innerText : "" })()`, q),
-		func(m json.RawMessage) bool {
-			var s string
-			return json.Unmarshal(m, &s) == nil && strings.Contains(s, want)
-		}, limit)
-}
-
-func (f *foxTab) mustContain(what string, wants ...string) {
-	f.t.Helper()
-	body := f.text("main")
-	for _, w := range wants {
-		if !strings.Contains(body, w) {
-			f.fatalf("%s: the page does not say %q", what, w)
-		}
-	}
-}
-
-func (f *foxTab) click(sel string) {
-	f.t.Helper()
-	if err := f.tab.Click(f.ctx, sel); err != nil {
-		f.fatalf("%v", err)
 	}
 }
 
@@ -162,7 +82,7 @@ func (f *foxTab) waitMedia(what string, limit time.Duration, want func([]trackSt
 	deadline := time.Now().Add(limit)
 	var last []trackStats
 	for time.Now().Before(deadline) {
-		last = foxEval[[]trackStats](f, calltest.ReadStats)
+		last = remoteEval[[]trackStats](f, calltest.ReadStats)
 		if want(last) {
 			return last
 		}
@@ -195,17 +115,10 @@ func TestCallFirefoxCitizen(t *testing.T) {
 	citizen.navigate(calltest.JoinPath(b))
 	citizen.click("#enter-call")
 	citizen.waitText("#call-status", pt["call.status.lobby_alone"], 10*time.Second)
-	if p := foxEval[string](citizen, `location.pathname`); p != "/join/"+b.ID+"/call" {
+	if p := remoteEval[string](citizen, `location.pathname`); p != "/join/"+b.ID+"/call" {
 		citizen.fatalf("the waiting room is at %s", p)
 	}
-	citizen.mustContain("lobby", pt["call.lobby.wait"], pt["call.not_recorded"], pt["call.lobby.check"])
-	if foxEval[bool](citizen, `window.balcaoCall.pc !== null`) {
-		citizen.fatalf("the citizen has a PeerConnection while in the lobby")
-	}
-	citizen.click("#prepare")
-	citizen.waitText("#lobby-media", pt["call.lobby.ready"], 10*time.Second)
-	citizen.poll("the camera preview plays", `document.getElementById('preview').videoWidth`,
-		func(m json.RawMessage) bool { return string(m) != "0" }, 5*time.Second)
+	citizen.prepareInLobby(pt)
 
 	// The agent arrives and admits the citizen.
 	agent.navigate(calltest.AgentPath(b))
@@ -219,7 +132,7 @@ func TestCallFirefoxCitizen(t *testing.T) {
 	got := citizen.waitMedia("citizen (Firefox) receives the agent (Chromium)", 20*time.Second, flowing("agent", "camera"))
 	t.Logf("citizen: media of the agent %s after Admit: %+v", time.Since(admitted).Round(time.Millisecond), got)
 	citizen.mustContain("in the call", pt["call.not_recorded"])
-	if w := foxEval[[]int](citizen, `[document.documentElement.scrollWidth, document.documentElement.clientWidth]`); w[0] > w[1] {
+	if w := remoteEval[[]int](citizen, `[document.documentElement.scrollWidth, document.documentElement.clientWidth]`); w[0] > w[1] {
 		citizen.fatalf("the call page is %d px wide on a %d px phone screen", w[0], w[1])
 	}
 
@@ -257,7 +170,7 @@ func TestCallFirefoxCitizen(t *testing.T) {
 		citizen.click("#share")
 		agent.waitMedia("agent receives the citizen's screen from Firefox", 20*time.Second, flowing("citizen", "camera", "screen"))
 		t.Logf("agent: first frame of the shared screen %s after Share", time.Since(shared).Round(time.Millisecond))
-		if got := foxEval[string](citizen, `document.getElementById('share').getAttribute('aria-pressed')`); got != "true" {
+		if got := remoteEval[string](citizen, `document.getElementById('share').getAttribute('aria-pressed')`); got != "true" {
 			citizen.fatalf("the share button is aria-pressed=%q while sharing", got)
 		}
 	} else {
@@ -265,25 +178,11 @@ func TestCallFirefoxCitizen(t *testing.T) {
 	}
 
 	// The citizen's page reloads mid-call: straight back into the call, media again.
-	before := agent.waitMedia("agent before the reload", time.Second, flowing("citizen", "camera"))
-	oldMids := map[string]bool{}
-	for _, s := range before {
-		oldMids[s.Mid] = true
-	}
-	reloaded := time.Now()
-	if err := citizen.tab.Reload(citizen.ctx); err != nil {
-		citizen.fatalf("reload: %v", err)
-	}
-	citizen.waitMedia("citizen after the reload", 20*time.Second, flowing("agent", "camera"))
-	agent.waitMedia("agent after the citizen's reload", 20*time.Second, func(ts []trackStats) bool {
-		for _, s := range ts {
-			if oldMids[s.Mid] {
-				return false
-			}
+	reloadMidCall(t, agent, citizen, func() {
+		if err := citizen.tab.Reload(citizen.ctx); err != nil {
+			citizen.fatalf("reload: %v", err)
 		}
-		return flowing("citizen", "camera")(ts)
 	})
-	t.Logf("media flows again both ways %s after the reload", time.Since(reloaded).Round(time.Millisecond))
 	citizen.waitText("#chat-log", "Diga, por favor.", 5*time.Second)
 
 	agent.click("#end")
@@ -307,34 +206,13 @@ func TestDeviceCheckFirefox(t *testing.T) {
 	b := newFoxTab(t, s.URL, 40*time.Second, firefox.Options{Prefs: firefox.MockAudio})
 	b.navigate("/call/check?back=/join/x/call")
 	b.waitText("#support-result", text["check.support.all"], 5*time.Second)
-	b.click("#test-camera")
-	b.waitText("#camera-result", text["check.camera.ok"], 10*time.Second)
-	b.waitText("#mic-result", text["check.mic.ok"], 10*time.Second)
-	b.poll("the camera preview plays", `document.getElementById('camera-preview').videoWidth`,
-		func(m json.RawMessage) bool { return string(m) != "0" }, 5*time.Second)
-	b.click("#test-speaker")
-	b.waitText("#speaker-result", text["check.speaker.done"], 10*time.Second)
-	b.click("#test-net")
-	b.waitText("#net-verdict", text["check.net.good"], 20*time.Second)
-	t.Logf("%s; microphone peak %.2f", b.text("#net-result"), foxEval[float64](b, `window.balcaoCheck.micPeak`))
+	b.testDevices(text)
 }
 
 // progress reads how far the page's media from participant has come.
 func (f *foxTab) progress(participant string) progress {
 	f.t.Helper()
-	var p progress
-	for _, s := range foxEval[[]trackStats](f, calltest.ReadStats) {
-		if !strings.HasPrefix(s.Participant, participant) {
-			continue
-		}
-		switch {
-		case s.Kind == "video" && s.Source == "camera":
-			p.frames = s.Frames
-		case s.Kind == "audio":
-			p.packets = s.Packets
-		}
-	}
-	return p
+	return progressIn(remoteEval[[]trackStats](f, calltest.ReadStats), participant)
 }
 
 // TestCallFirefoxSurvivesNetworkCut cuts the network of a citizen in Firefox (media
@@ -370,10 +248,10 @@ func TestCallFirefoxSurvivesNetworkCut(t *testing.T) {
 	agent.click("button.admit")
 	agent.waitMedia("agent receives the citizen", 20*time.Second, flowing("citizen", "camera"))
 	citizen.waitMedia("citizen receives the agent", 20*time.Second, flowing("agent", "camera"))
-	if typ := foxEval[string](citizen, selectedCandidate); typ != "relay" {
+	if typ := remoteEval[string](citizen, selectedCandidate); typ != "relay" {
 		citizen.fatalf("the citizen's media goes through a %q candidate, want the relay", typ)
 	}
-	foxEval[bool](citizen, `window.balcaoCutMarker = true`)
+	remoteEval[bool](citizen, `window.balcaoCutMarker = true`)
 
 	// The cut lasts until the page has noticed and offered an ICE restart (the offer
 	// waits in the proxy): Firefox takes longer than Chromium to call a silent path
@@ -394,7 +272,7 @@ func TestCallFirefoxSurvivesNetworkCut(t *testing.T) {
 		since := time.Since(back)
 		if since > 10*time.Second {
 			citizen.fatalf("no media 10 s after the network came back (agent after %s, citizen after %s); the page noted %v",
-				agentBack, citizenBack, foxEval[[]string](citizen, `window.balcaoCall.log`))
+				agentBack, citizenBack, remoteEval[[]string](citizen, `window.balcaoCall.log`))
 		}
 		a, c := agent.progress("citizen"), citizen.progress("agent")
 		if agentBack == 0 && a.frames >= agentCut.frames+5 && a.packets >= agentCut.packets+10 {
@@ -409,9 +287,9 @@ func TestCallFirefoxSurvivesNetworkCut(t *testing.T) {
 		agentBack.Round(time.Millisecond), citizenBack.Round(time.Millisecond))
 	if worst := max(agentBack, citizenBack); worst > 3*time.Second {
 		t.Errorf("media flowed again %s after the network came back, want within 3 s; the page noted %v",
-			worst.Round(time.Millisecond), foxEval[[]string](citizen, `window.balcaoCall.log`))
+			worst.Round(time.Millisecond), remoteEval[[]string](citizen, `window.balcaoCall.log`))
 	}
-	if !foxEval[bool](citizen, `window.balcaoCutMarker === true`) {
+	if !remoteEval[bool](citizen, `window.balcaoCutMarker === true`) {
 		citizen.fatalf("the citizen's page was reloaded")
 	}
 }

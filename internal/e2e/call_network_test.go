@@ -45,8 +45,13 @@ type progress struct{ frames, packets int64 }
 
 func (b *tab) progress(participant string) progress {
 	b.t.Helper()
+	return progressIn(b.stats(), participant)
+}
+
+// progressIn reads from a page's stats how far its media from participant has come.
+func progressIn(stats []trackStats, participant string) progress {
 	var p progress
-	for _, s := range b.stats() {
+	for _, s := range stats {
 		if !strings.HasPrefix(s.Participant, participant) {
 			continue
 		}

@@ -26,10 +26,8 @@ import (
 
 // wkTab is a WebKit window for one participant: the same few steps as tab.
 type wkTab struct {
-	t    *testing.T
-	w    *webdriver.WebKit
-	ctx  context.Context
-	base string
+	*remoteTab
+	w *webdriver.WebKit
 }
 
 // newWkTab starts a WebKit of its own (its own Xvfb, driver and data folder). Without
@@ -37,12 +35,7 @@ type wkTab struct {
 func newWkTab(t *testing.T, base string, limit time.Duration) *wkTab {
 	t.Helper()
 	paths, err := webdriver.FindWebKit()
-	if err != nil {
-		if inCI() {
-			t.Fatalf("WebKit tests cannot run in CI: %v", err)
-		}
-		t.Skipf("skipping WebKit test: %v", err)
-	}
+	needRemoteBrowser(t, "WebKit", err)
 	startCtx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	started := time.Now()
@@ -54,7 +47,22 @@ func newWkTab(t *testing.T, base string, limit time.Duration) *wkTab {
 	t.Logf("WebKitGTK %s (%s) started in %s", w.Version, w.Browser, time.Since(started).Round(time.Millisecond))
 	ctx, cancelLimit := context.WithTimeout(context.Background(), limit)
 	t.Cleanup(cancelLimit)
-	return &wkTab{t: t, w: w, ctx: ctx, base: base}
+	// WebDriver classic has no console log to read: a failure shows what the page
+	// kept (watchErrors).
+	kept := func() string {
+		if ctx.Err() != nil {
+			return ""
+		}
+		readCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		var errs []string
+		w.Eval(readCtx, `window.balcaoErrors || []`, &errs)
+		if len(errs) == 0 {
+			return ""
+		}
+		return "\n  reported: " + strings.Join(errs, "\n            ")
+	}
+	return &wkTab{remoteTab: &remoteTab{t: t, page: w, ctx: ctx, base: base, reported: kept}, w: w}
 }
 
 // watchErrors is run in each new document: it keeps the page's uncaught errors,
@@ -81,27 +89,7 @@ func (w *wkTab) watch() {
 // errors returns what the page reported since watch.
 func (w *wkTab) errors() []string {
 	w.t.Helper()
-	return wkEval[[]string](w, `window.balcaoErrors || []`)
-}
-
-// fatalf stops the test with what the page shows and what it reported.
-func (w *wkTab) fatalf(format string, args ...any) {
-	w.t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if w.ctx.Err() == nil {
-		ctx, cancel := context.WithTimeout(w.ctx, 3*time.Second)
-		var page struct {
-			URL, Text string
-			Errors    []string
-		}
-		w.w.Execute(ctx, `return { url: location.href, text: (document.querySelector('main') || document.body).innerText.slice(0, 1500), errors: window.balcaoErrors || [] }`, &page)
-		cancel()
-		msg += fmt.Sprintf("\n  page: %s\n  shows: %s", page.URL, strings.ReplaceAll(page.Text, "\n", "\n         "))
-		if len(page.Errors) > 0 {
-			msg += "\n  reported: " + strings.Join(page.Errors, "\n            ")
-		}
-	}
-	w.t.Fatal(msg)
+	return remoteEval[[]string](w, `window.balcaoErrors || []`)
 }
 
 func (w *wkTab) navigate(path string) {
@@ -110,69 +98,6 @@ func (w *wkTab) navigate(path string) {
 		w.fatalf("open %s: %v", path, err)
 	}
 	w.watch()
-}
-
-// wkEval evaluates the JavaScript expression js in the page and returns its value.
-func wkEval[T any](w *wkTab, js string) T {
-	w.t.Helper()
-	var v T
-	if err := w.w.Execute(w.ctx, "return ("+js+")", &v); err != nil {
-		w.fatalf("evaluate %s: %v", js, err)
-	}
-	return v
-}
-
-// poll evaluates js until it gives want, accepting failures on the way (the page may
-// be between two documents).
-func (w *wkTab) poll(what, js string, want func(json.RawMessage) bool, limit time.Duration) json.RawMessage {
-	w.t.Helper()
-	deadline := time.Now().Add(limit)
-	var got json.RawMessage
-	var err error
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(w.ctx, 2*time.Second)
-		err = w.w.Execute(ctx, "return ("+js+")", &got)
-		cancel()
-		if err == nil && want(got) {
-			return got
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	w.fatalf("%s: after %s the page gives %s (%v)", what, limit, got, err)
-	return nil
-}
-
-func (w *wkTab) text(sel string) string {
-	w.t.Helper()
-	q, _ := json.Marshal(sel)
-	return wkEval[string](w, fmt.Sprintf(`(() => { const e = document.querySelector(%s); return e ? e.innerText.trim() : "" })()`, q))
-}
-
-func (w *wkTab) waitText(sel, want string, limit time.Duration) {
-	w.t.Helper()
-	q, _ := json.Marshal(sel)
-	w.poll(sel+" says "+want, fmt.Sprintf(`(() => { const e = document.querySelector(%s); return e ? e.innerText : "" })()`, q),
-		func(m json.RawMessage) bool {
-			var s string
-			return json.Unmarshal(m, &s) == nil && strings.Contains(s, want)
-		}, limit)
-}
-
-func (w *wkTab) mustContain(what string, wants ...string) {
-	w.t.Helper()
-	body := w.text("main")
-	for _, want := range wants {
-		if !strings.Contains(body, want) {
-			w.fatalf("%s: the page does not say %q", what, want)
-		}
-	}
-}
-
-func (w *wkTab) click(sel string) {
-	w.t.Helper()
-	if err := w.w.Click(w.ctx, sel); err != nil {
-		w.fatalf("%v", err)
-	}
 }
 
 // noErrors fails the test if the page reported an error or a warning.
@@ -223,16 +148,7 @@ func TestDeviceCheckWebKit(t *testing.T) {
 	}
 	t.Logf("the page says: %q", b.text("#support-result"))
 
-	b.click("#test-camera")
-	b.waitText("#camera-result", text["check.camera.ok"], 10*time.Second)
-	b.waitText("#mic-result", text["check.mic.ok"], 10*time.Second)
-	b.poll("the camera preview plays", `document.getElementById('camera-preview').videoWidth`,
-		func(m json.RawMessage) bool { return string(m) != "0" }, 5*time.Second)
-	b.click("#test-speaker")
-	b.waitText("#speaker-result", text["check.speaker.done"], 10*time.Second)
-	b.click("#test-net")
-	b.waitText("#net-verdict", text["check.net.good"], 20*time.Second)
-	t.Logf("%s; microphone peak %.2f", b.text("#net-result"), wkEval[float64](b, `window.balcaoCheck.micPeak`))
+	b.testDevices(text)
 	b.noErrors("device check")
 }
 
@@ -262,7 +178,7 @@ func TestCallLobbyWebKit(t *testing.T) {
 		return string(m) == `"/join/`+b.ID+`/call"`
 	}, 10*time.Second)
 	citizen.watch()
-	if !wkEval[bool](citizen, `typeof RTCPeerConnection === 'function'`) {
+	if !remoteEval[bool](citizen, `typeof RTCPeerConnection === 'function'`) {
 		// A browser that cannot make the call says so at once, and never joins the
 		// lobby: the agent sees nobody waiting, rather than a citizen admitted into an
 		// empty call.
@@ -273,7 +189,7 @@ func TestCallLobbyWebKit(t *testing.T) {
 		agent.waitText("#call-status", pt["call.status.nobody_waiting"], 10*time.Second)
 		time.Sleep(time.Second)
 		agent.waitText("#call-status", pt["call.status.nobody_waiting"], time.Second)
-		if wkEval[bool](citizen, `window.balcaoCall.ws !== null`) {
+		if remoteEval[bool](citizen, `window.balcaoCall.ws !== null`) {
 			citizen.fatalf("a browser without WebRTC opened the call's WebSocket")
 		}
 		t.Log("this WebKit has no RTCPeerConnection: the page says so and does not join the lobby")
@@ -283,15 +199,8 @@ func TestCallLobbyWebKit(t *testing.T) {
 	// "Connecting" gives way to the lobby's status only when call.js has run to its
 	// end and its WebSocket is open.
 	citizen.waitText("#call-status", pt["call.status.lobby_alone"], 10*time.Second)
-	citizen.mustContain("lobby", pt["call.lobby.wait"], pt["call.not_recorded"], pt["call.lobby.check"])
-	if wkEval[bool](citizen, `window.balcaoCall.pc !== null`) {
-		citizen.fatalf("the citizen has a PeerConnection while in the lobby")
-	}
-	citizen.click("#prepare")
-	citizen.waitText("#lobby-media", pt["call.lobby.ready"], 10*time.Second)
-	citizen.poll("the camera preview plays", `document.getElementById('preview').videoWidth`,
-		func(m json.RawMessage) bool { return string(m) != "0" }, 5*time.Second)
-	if w := wkEval[[]int](citizen, `[document.documentElement.scrollWidth, document.documentElement.clientWidth]`); w[0] > w[1] {
+	citizen.prepareInLobby(pt)
+	if w := remoteEval[[]int](citizen, `[document.documentElement.scrollWidth, document.documentElement.clientWidth]`); w[0] > w[1] {
 		citizen.fatalf("the waiting room is %d px wide in a %d px window", w[0], w[1])
 	}
 

@@ -9,7 +9,6 @@
 package firefox
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -21,8 +20,9 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"time"
+
+	"balcao/internal/e2e/browsertest"
 )
 
 // Find looks for Firefox: BALCAO_FIREFOX, then the usual names on PATH.
@@ -128,9 +128,9 @@ type Browser struct {
 
 	cmd     *exec.Cmd
 	exited  chan struct{}
-	xvfb    *exec.Cmd
+	screen  *browsertest.Xvfb // when Options.Screen
 	profile string
-	stderr  *tail
+	stderr  *browsertest.Tail
 	bidi    *conn
 }
 
@@ -141,7 +141,7 @@ func Start(ctx context.Context, path string, opts Options) (_ *Browser, err erro
 	if err != nil {
 		return nil, fmt.Errorf("firefox profile: %w", err)
 	}
-	b := &Browser{profile: dir, stderr: &tail{}, exited: make(chan struct{})}
+	b := &Browser{profile: dir, stderr: &browsertest.Tail{}, exited: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			b.Close()
@@ -154,11 +154,15 @@ func Start(ctx context.Context, path string, opts Options) (_ *Browser, err erro
 	args := []string{"--no-remote", "--profile", dir, "--remote-debugging-port=0", "about:blank"}
 	env := os.Environ()
 	if opts.Screen {
-		display, err := b.startXvfb(ctx)
+		xvfb, err := exec.LookPath("Xvfb")
+		if err != nil {
+			return nil, fmt.Errorf("a screen for firefox: %w (apt-get install xvfb)", err)
+		}
+		b.screen, err = browsertest.StartXvfb(ctx, xvfb, b.stderr)
 		if err != nil {
 			return nil, err
 		}
-		env = append(env, "DISPLAY="+display)
+		env = append(env, "DISPLAY="+b.screen.Display)
 	} else {
 		args = append([]string{"--headless"}, args...)
 	}
@@ -205,44 +209,6 @@ func Start(ctx context.Context, path string, opts Options) (_ *Browser, err erro
 		return nil, err
 	}
 	return b, nil
-}
-
-// startXvfb starts a virtual X screen on a free display and returns its name.
-func (b *Browser) startXvfb(ctx context.Context) (string, error) {
-	path, err := exec.LookPath("Xvfb")
-	if err != nil {
-		return "", fmt.Errorf("a screen for firefox: %w (apt-get install xvfb)", err)
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		return "", fmt.Errorf("xvfb: %w", err)
-	}
-	defer r.Close()
-	// -displayfd: Xvfb picks a free display and writes its number once it accepts
-	// clients.
-	b.xvfb = exec.Command(path, "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
-	b.xvfb.ExtraFiles = []*os.File{w}
-	b.xvfb.Stderr = b.stderr
-	err = b.xvfb.Start()
-	w.Close()
-	if err != nil {
-		b.xvfb = nil
-		return "", fmt.Errorf("start xvfb: %w", err)
-	}
-	got := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(r).ReadString('\n')
-		got <- strings.TrimSpace(line)
-	}()
-	select {
-	case n := <-got:
-		if n == "" {
-			return "", fmt.Errorf("xvfb did not start: %s", b.stderr)
-		}
-		return ":" + n, nil
-	case <-ctx.Done():
-		return "", fmt.Errorf("xvfb did not start: %w", ctx.Err())
-	}
 }
 
 // writePrefs writes user.js with the prefs of each map in turn (later ones win).
@@ -308,9 +274,8 @@ func (b *Browser) Close() {
 			<-b.exited
 		}
 	}
-	if b.xvfb != nil {
-		b.xvfb.Process.Kill()
-		b.xvfb.Wait()
+	if b.screen != nil {
+		b.screen.Close()
 	}
 	os.RemoveAll(b.profile)
 }
@@ -318,7 +283,7 @@ func (b *Browser) Close() {
 // announce passes Firefox's standard error on to a tail and sends the BiDi address
 // when Firefox announces it.
 type announce struct {
-	tail    *tail
+	tail    *browsertest.Tail
 	found   chan string
 	partial []byte
 }
@@ -345,26 +310,4 @@ func (a *announce) Write(p []byte) (int, error) {
 		a.partial = a.partial[i+1:]
 	}
 	return len(p), nil
-}
-
-// tail keeps the last few KiB written to it: Firefox's output, for error messages.
-type tail struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > 4096 {
-		t.buf = t.buf[len(t.buf)-4096:]
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.TrimSpace(string(t.buf))
 }

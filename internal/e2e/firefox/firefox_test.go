@@ -3,30 +3,20 @@ package firefox
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
+
+	"balcao/internal/e2e/browsertest"
 )
 
 // TestDriveAPage starts Firefox, loads a page, clicks a button and types into a field
 // through real input events, and reads the page back.
 func TestDriveAPage(t *testing.T) {
 	path, err := Find()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write([]byte(`<!doctype html><html lang="en"><title>t</title>
+	browsertest.NeedBrowser(t, err)
+	url := browsertest.ServePage(t, `<!doctype html><html lang="en"><title>t</title>
 <button id="b" onclick="this.textContent = navigator.userActivation.isActive ? 'active' : 'inactive'">press</button>
-<input id="i" onkeydown="if (event.key === 'Enter') this.dataset.entered = this.value">`))
-	}))
-	defer srv.Close()
+<input id="i" onkeydown="if (event.key === 'Enter') this.dataset.entered = this.value">`)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	started := time.Now()
@@ -40,7 +30,7 @@ func TestDriveAPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tab.Navigate(ctx, srv.URL); err != nil {
+	if err := tab.Navigate(ctx, url); err != nil {
 		t.Fatal(err)
 	}
 	if err := tab.Click(ctx, "#b"); err != nil {

@@ -89,6 +89,13 @@ func (s *Session) Execute(ctx context.Context, script string, out any, args ...a
 	return s.execute(ctx, "/execute/sync", script, out, args)
 }
 
+// Eval evaluates the JavaScript expression js, awaits it if it is a promise, and
+// decodes its value into out (which may be nil): the same as firefox.Tab.Eval, so
+// that a test's steps can be written once for both browsers.
+func (s *Session) Eval(ctx context.Context, js string, out any) error {
+	return s.Execute(ctx, "return ("+js+")", out)
+}
+
 // ExecuteAsync runs script as the body of a function whose last argument is a callback,
 // and decodes the value passed to it into out.
 func (s *Session) ExecuteAsync(ctx context.Context, script string, out any, args ...any) error {

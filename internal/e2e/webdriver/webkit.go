@@ -1,7 +1,6 @@
 package webdriver
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -11,9 +10,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"balcao/internal/e2e/browsertest"
 )
 
 // WebKitGTK is found as Debian installs it: WebKitWebDriver on PATH (package
@@ -100,10 +100,10 @@ type WebKit struct {
 	*Session
 
 	dir    string
-	xvfb   *exec.Cmd
+	screen *browsertest.Xvfb
 	driver *exec.Cmd
 	exited chan struct{}
-	output *tail
+	output *browsertest.Tail
 }
 
 // StartWebKit starts Xvfb, WebKitWebDriver on a free loopback port, and a MiniBrowser
@@ -113,18 +113,18 @@ func StartWebKit(ctx context.Context, p Paths, opts Options) (_ *WebKit, err err
 	if err != nil {
 		return nil, fmt.Errorf("webkit data folder: %w", err)
 	}
-	w := &WebKit{dir: dir, output: &tail{}}
+	w := &WebKit{dir: dir, output: &browsertest.Tail{}}
 	defer func() {
 		if err != nil {
 			w.Close()
 		}
 	}()
-	display, err := w.startXvfb(ctx, p.Xvfb)
+	w.screen, err = browsertest.StartXvfb(ctx, p.Xvfb, w.output)
 	if err != nil {
 		return nil, err
 	}
 	env := append(os.Environ(),
-		"DISPLAY="+display,
+		"DISPLAY="+w.screen.Display,
 		// The browser's caches, cookies and settings stay in the test's own folder.
 		"XDG_CACHE_HOME="+filepath.Join(dir, "cache"),
 		"XDG_DATA_HOME="+filepath.Join(dir, "data"),
@@ -198,40 +198,6 @@ func (w *WebKit) startDriver(ctx context.Context, path string, env []string) (st
 	return addr, nil
 }
 
-// startXvfb starts a virtual X screen on a free display and returns its name.
-func (w *WebKit) startXvfb(ctx context.Context, path string) (string, error) {
-	r, wr, err := os.Pipe()
-	if err != nil {
-		return "", fmt.Errorf("xvfb: %w", err)
-	}
-	defer r.Close()
-	// -displayfd: Xvfb picks a free display and writes its number once it accepts
-	// clients.
-	cmd := exec.Command(path, "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
-	cmd.ExtraFiles = []*os.File{wr}
-	cmd.Stderr = w.output
-	err = cmd.Start()
-	wr.Close()
-	if err != nil {
-		return "", fmt.Errorf("start xvfb: %w", err)
-	}
-	w.xvfb = cmd
-	got := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(r).ReadString('\n')
-		got <- strings.TrimSpace(line)
-	}()
-	select {
-	case n := <-got:
-		if n == "" {
-			return "", fmt.Errorf("xvfb did not start: %s", w.output)
-		}
-		return ":" + n, nil
-	case <-ctx.Done():
-		return "", fmt.Errorf("xvfb did not start: %w", ctx.Err())
-	}
-}
-
 // Output is the end of what the driver, MiniBrowser and WebKit's processes printed,
 // for failure messages.
 func (w *WebKit) Output() string { return w.output.String() }
@@ -247,9 +213,8 @@ func (w *WebKit) Close() {
 	if w.driver != nil {
 		killGroup(w.driver, w.exited)
 	}
-	if w.xvfb != nil {
-		w.xvfb.Process.Kill()
-		w.xvfb.Wait()
+	if w.screen != nil {
+		w.screen.Close()
 	}
 	os.RemoveAll(w.dir)
 }
@@ -265,26 +230,4 @@ func killGroup(cmd *exec.Cmd, exited <-chan struct{}) {
 	}
 	syscall.Kill(-pgid, syscall.SIGKILL)
 	<-exited
-}
-
-// tail keeps the last few KiB written to it.
-type tail struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > 4096 {
-		t.buf = t.buf[len(t.buf)-4096:]
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.TrimSpace(string(t.buf))
 }

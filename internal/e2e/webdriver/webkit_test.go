@@ -3,11 +3,10 @@ package webdriver
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
+
+	"balcao/internal/e2e/browsertest"
 )
 
 // TestDriveWebKit starts WebKitGTK, loads a page, clicks a button and types into a
@@ -15,19 +14,10 @@ import (
 // camera and microphone.
 func TestDriveWebKit(t *testing.T) {
 	paths, err := FindWebKit()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write([]byte(`<!doctype html><html lang="en"><title>t</title>
+	browsertest.NeedBrowser(t, err)
+	url := browsertest.ServePage(t, `<!doctype html><html lang="en"><title>t</title>
 <button id="b" onclick="this.textContent = navigator.userActivation ? (navigator.userActivation.isActive ? 'active' : 'inactive') : 'clicked'">press</button>
-<input id="i" onkeyup="this.dataset.typed = this.value">`))
-	}))
-	defer srv.Close()
+<input id="i" onkeyup="this.dataset.typed = this.value">`)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	started := time.Now()
@@ -37,7 +27,7 @@ func TestDriveWebKit(t *testing.T) {
 	}
 	defer w.Close()
 	t.Logf("%s %s started in %s", w.Browser, w.Version, time.Since(started).Round(time.Millisecond))
-	if err := w.Navigate(ctx, srv.URL); err != nil {
+	if err := w.Navigate(ctx, url); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Click(ctx, "#b"); err != nil {
