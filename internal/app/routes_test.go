@@ -139,6 +139,7 @@ var routeMatrix = []routeRow{
 	{"POST /staff/console/appointments/{id}/reschedule", "/staff/console/appointments/{appt}/reschedule", "login", "422", "403", "422", "403", false},
 	{"GET /staff/console/tickets/{id}/call", "/staff/console/tickets/{ticket}/call", "login", "200", "403", "404", "403", false},
 	{"GET /staff/interpreter", "/staff/interpreter", "login", "403", "200", "403", "403", false},
+	{"GET /staff/interpreter/live", "/staff/interpreter/live", "login", "403", "426", "403", "403", false},
 	{"GET /staff/board", "/staff/board", "login", "403", "403", "200", "200", false},
 	{"GET /staff/board/live", "/staff/board/live", "login", "403", "403", "426", "426", false},
 	{"POST /staff/board/move", "/staff/board/move", "login", "403", "403", "404", "404", false},

@@ -64,6 +64,7 @@ func (h *Web) Routes(mux *http.ServeMux) {
 	handle("GET /staff/console/tickets/{id}/call", agents(h.agentTicketCall))
 	handle("GET /ticket/{id}/call", h.citizenTicketCall)
 	handle("GET /staff/interpreter", auth.RequireRole(auth.RoleInterpreter)(h.interpreter))
+	handle("GET /staff/interpreter/live", auth.RequireRole(auth.RoleInterpreter)(h.interpreterLive))
 	handle("GET /staff/board", supervisors(h.board))
 	handle("GET /staff/board/live", supervisors(h.boardLive))
 	handle("POST /staff/board/move", supervisors(h.move))

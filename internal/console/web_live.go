@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/coder/websocket"
@@ -45,6 +46,24 @@ func (h *Web) boardLive(w http.ResponseWriter, r *http.Request) error {
 	topics := []string{BoardTopic}
 	for _, q := range queues {
 		topics = append(topics, queue.Topic(q.ServiceID))
+	}
+	return h.live(w, r, topics)
+}
+
+// interpreterLive is GET /staff/interpreter/live: the topics of the agents of the
+// interpreter's calls today, which carry the citizen's arrival in the lobby and in the
+// call. (The page also refreshes itself every minute, for a call whose Join opens.)
+func (h *Web) interpreterLive(w http.ResponseWriter, r *http.Request) error {
+	staff, _ := auth.StaffFromRequest(r)
+	list, err := h.svc.InterpreterBookings(r.Context(), staff.ID)
+	if err != nil {
+		return err
+	}
+	var topics []string
+	for _, b := range list {
+		if t := AgentTopic(b.AgentID); !slices.Contains(topics, t) {
+			topics = append(topics, t)
+		}
 	}
 	return h.live(w, r, topics)
 }

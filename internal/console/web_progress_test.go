@@ -256,6 +256,14 @@ func TestInterpreterPageOverHTTP(t *testing.T) {
 		appt := s.bookInterpreted(t, 10, 40, citizen)
 		interp := s.browser(t)
 		p := interp.signIn("filipe.lopes@demo.balcao.example", "/staff/interpreter")
+		// Live: the page hears the citizen arrive in the lobby of the interpreter's call.
+		changed := listen(t, s, interp, "/staff/interpreter/live")
+		s.app.Console.Presence(appt.ID, "citizen", false)
+		select {
+		case <-changed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no live update on the interpreter's page when the citizen arrived")
+		}
 		p.has(t, "the interpreter's page", "Videochamadas a interpretar", `id="booking-`+appt.ID+`"`, "<td>Maria</td>",
 			"Informações gerais · Informação geral", "Abre às 10:25")
 		p.lacks(t, "the interpreter's page", "Lopes</td>", "maria@example.pt", "912000111", `href="/staff/call/`)

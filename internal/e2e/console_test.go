@@ -585,6 +585,11 @@ func TestInterpreterPage(t *testing.T) {
 		b.fatalf("Join leads to %q", href)
 	}
 	a.audit("interpreter")
+	// The page is live: the citizen entering the lobby shows without a reload, and the
+	// keyboard focus stays on Join.
+	s.app.Console.Presence(appt.ID, "citizen", false)
+	b.containsSoon("#booking-"+appt.ID, msg["console.presence.lobby"], 5*time.Second)
+	b.expectFocus("join-" + appt.ID)
 	b.navigate("/lang?to=en&next=/staff/interpreter")
 	a.lang = "en"
 	b.mustContain("interpreter's page in English", "Calls to interpret")

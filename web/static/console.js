@@ -1,4 +1,5 @@
-// Keeps the agent console and the supervisor board live, and walks the call script.
+// Keeps the agent console, the supervisor board and the interpreter's page live, and
+// walks the call script.
 //
 // Live: the server says {"type":"changed"} over a WebSocket when something the page
 // shows has changed; the page then fetches itself and swaps the regions marked
@@ -82,6 +83,10 @@ if (root) {
     };
   };
   connect();
+  // A page whose content also changes with the clock (the interpreter's Join opens 15
+  // minutes before the call) refreshes itself at that pace too.
+  const every = Number(root.dataset.refreshEvery);
+  if (every > 0) setInterval(refresh, every * 1000);
   window.balcaoConsole = { refresh };
 }
 
