@@ -219,6 +219,11 @@ func SetWalkIn(ctx context.Context, q store.Queryer, serviceID string, w WalkIn)
 // called: no agent could call them once the queue is gone. Closing the queue to new
 // tickets (SetWalkIn with no hours) lets it empty first.
 func RemoveWalkIn(ctx context.Context, q store.Queryer, serviceID string) error {
+	// The queue's row first: a ticket being taken holds it (see queue.Service.Take), so
+	// the count below sees that ticket, or the take waits and then finds no queue.
+	if _, err := q.Exec(ctx, "UPDATE walk_in_queues SET priority_run = priority_run WHERE service_id = ?", serviceID); err != nil {
+		return fmt.Errorf("end walk-in queue of %s: %w", serviceID, err)
+	}
 	n, err := WaitingTickets(ctx, q, serviceID)
 	if err != nil {
 		return fmt.Errorf("end walk-in queue of %s: %w", serviceID, err)

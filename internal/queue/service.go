@@ -170,6 +170,18 @@ func (s *Service) alertNear(ctx context.Context, serviceID string) error {
 	})
 }
 
+// lockQueue takes the row of a queue for the rest of tx. On PostgreSQL, where reads do
+// not wait for writers, that is what makes the takes of one queue run one at a time, so
+// that its count of waiting tickets holds against its maximum, and what makes ending a
+// queue (directory.RemoveWalkIn takes the same row) either see a ticket taken meanwhile
+// or come first and refuse it. SQLite runs every write transaction alone anyway.
+func lockQueue(ctx context.Context, tx *store.Tx, serviceID string) error {
+	if _, err := tx.Exec(ctx, "UPDATE walk_in_queues SET priority_run = priority_run WHERE service_id = ?", serviceID); err != nil {
+		return fmt.Errorf("lock queue %q: %w", serviceID, err)
+	}
+	return nil
+}
+
 func nearKey(ticketID string) string { return "ticket:" + ticketID + ":near" }
 
 // NewService returns the queue service.
@@ -270,6 +282,9 @@ func (s *Service) Take(ctx context.Context, req Request) (Taken, error) {
 		channel = "portal"
 	}
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := lockQueue(ctx, tx, req.ServiceID); err != nil {
+			return err
+		}
 		c, err := s.config(ctx, tx, req.ServiceID)
 		if err != nil {
 			return err

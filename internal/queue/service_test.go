@@ -248,3 +248,75 @@ func TestFourAgentsServeEachTicketOnce(t *testing.T) {
 		t.Logf("calls per agent: %v", perAgent)
 	})
 }
+
+// TestConcurrentTakesRespectTheQueue: 30 citizens taking tickets at once from a queue
+// that holds 3 get exactly 3 tickets; and a queue ended while citizens take tickets
+// either refuses its ending (a ticket came first) or refuses the tickets after it: no
+// ticket is ever left waiting in a queue that is gone.
+func TestConcurrentTakesRespectTheQueue(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s, _ := setup(t, db)
+		results := make(chan error, 30)
+		for i := range 30 {
+			go func() {
+				_, err := s.Take(ctx, queue.Request{ServiceID: "b", Citizen: booking.Citizen{Name: fmt.Sprint("C", i), Phone: "912345678"}})
+				results <- err
+			}()
+		}
+		taken := 0
+		for range 30 {
+			var full *queue.FullError
+			switch err := <-results; {
+			case err == nil:
+				taken++
+			case !errors.As(err, &full):
+				t.Fatalf("take: %v", err)
+			}
+		}
+		if taken != 3 {
+			t.Fatalf("%d tickets taken from a queue that holds 3", taken)
+		}
+
+		for round := range 5 {
+			if round > 0 {
+				if err := directory.SetWalkIn(ctx, db, "a", directory.WalkIn{Letter: "A", AlwaysOpen: true, MaxWaiting: 200,
+					AnswerSeconds: 120, RecallMinutes: 5, NearPosition: 3}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var wg sync.WaitGroup
+			for i := range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := s.Take(ctx, queue.Request{ServiceID: "a", Citizen: booking.Citizen{Name: fmt.Sprint("D", i), Phone: "912345678"}})
+					if err != nil && !errors.Is(err, queue.ErrNotWalkIn) {
+						t.Errorf("take: %v", err)
+					}
+				}()
+			}
+			var ended error
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ended = db.InTx(ctx, func(tx *store.Tx) error { return directory.RemoveWalkIn(ctx, tx, "a") })
+			}()
+			wg.Wait()
+			if ended != nil && !errors.Is(ended, directory.ErrTicketsWaiting) {
+				t.Fatalf("end the queue: %v", ended)
+			}
+			var orphans int
+			if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM tickets t WHERE t.status = 'waiting'
+				AND NOT EXISTS (SELECT 1 FROM walk_in_queues q WHERE q.service_id = t.service_id)`).Scan(&orphans); err != nil {
+				t.Fatal(err)
+			}
+			if orphans > 0 {
+				t.Fatalf("round %d: %d tickets waiting in a queue that is gone", round, orphans)
+			}
+			if _, err := db.Exec(ctx, "UPDATE tickets SET status = 'served' WHERE service_id = 'a'"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
