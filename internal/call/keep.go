@@ -36,13 +36,21 @@ func (r *room) keepChat(ctx context.Context, c *conn) {
 		c.send(outMsg{Type: "error", Code: "keep_refused"})
 		return
 	}
+	if r.keeping {
+		return // one write at a time: the agent hears when it is done
+	}
+	r.keeping = true
 	chat := r.lobby.Chat()
 	staffID := strings.TrimPrefix(c.claims.Participant, RoleAgent+"-")
 	room := r.id
+	r.srv.wg.Add(1) // Close waits for the write, not the database for a closed server
 	go func() {
+		defer r.srv.wg.Done()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keepTimeout)
 		defer cancel()
-		if err := (*keeper)(ctx, room, staffID, chat); err != nil {
+		err := (*keeper)(ctx, room, staffID, chat)
+		r.post(func() { r.keeping = false })
+		if err != nil {
 			r.log.Warn("keep chat", "agent", staffID, "error", err)
 			c.send(outMsg{Type: "error", Code: "keep_failed"})
 			return

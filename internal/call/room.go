@@ -17,8 +17,9 @@ type room struct {
 	refs  int // connections attached; guarded by srv.mu
 
 	// Owned by the loop goroutine.
-	lobby Lobby
-	conns map[string]*conn // participant id → its live connection
+	lobby   Lobby
+	conns   map[string]*conn // participant id → its live connection
+	keeping bool             // a keep_chat is being written
 }
 
 // attach finds or starts the room of c and adds c to it.

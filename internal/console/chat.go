@@ -21,19 +21,32 @@ const keptChatMaxAge = 12 * time.Hour
 
 // KeepChat keeps a copy of a call's chat, at the request of its agent, until the agent
 // finishes the contact: Finish then writes it into the contact record. A second request
-// replaces the first copy with the longer chat. Only the agent the appointment or
-// ticket of room is assigned to may keep it (ErrNotYours); the keeping is recorded in
-// the audit log with the actor ctx carries. It is call.ChatKeeper's shape.
+// replaces the first copy with the longer chat. Only the agent serving the appointment
+// or ticket of room may keep it (ErrNotServing otherwise); the keeping is recorded in the
+// audit log with the actor ctx carries. It is call.ChatKeeper's shape.
 func (s *Service) KeepChat(ctx context.Context, room, staffID string, chat []call.ChatMessage) error {
-	subject, err := s.roomSubject(ctx, room, staffID)
-	if err != nil {
-		return err
+	column, id, subject := "appointment_id", room, KindAppointment+":"+room
+	if ticketID, ok := strings.CutPrefix(room, TicketRoom("")); ok {
+		column, id, subject = "ticket_id", ticketID, KindTicket+":"+ticketID
+	}
+	if !storable(id) {
+		return ErrNotServing
 	}
 	body, err := json.Marshal(chat)
 	if err != nil {
 		return fmt.Errorf("keep chat of %s: %w", room, err)
 	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		// The agent's row, taken as SaveProgress takes it: Finish releases the same row
+		// before it takes the kept chat, so a keeping either lands before and goes into
+		// the contact record, or comes after and is refused.
+		res, err := tx.Exec(ctx, "UPDATE agent_states SET calling_until = calling_until WHERE staff_id = ? AND "+column+" = ?", staffID, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotServing
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO kept_chats (room, staff_id, kept_at, messages) VALUES (?, ?, ?, ?)
 			ON CONFLICT (room) DO UPDATE SET staff_id = excluded.staff_id, kept_at = excluded.kept_at, messages = excluded.messages`,
 			room, staffID, s.now().Unix(), string(body)); err != nil {
@@ -45,29 +58,6 @@ func (s *Service) KeepChat(ctx context.Context, room, staffID string, chat []cal
 		return fmt.Errorf("keep chat of %s: %w", room, err)
 	}
 	return nil
-}
-
-// roomSubject checks that staffID is the agent of the appointment or ticket whose call
-// room is, and names it for the audit log: "appointment:<id>" or "ticket:<id>".
-func (s *Service) roomSubject(ctx context.Context, room, staffID string) (string, error) {
-	if id, ok := strings.CutPrefix(room, TicketRoom("")); ok {
-		t, err := s.ticket(ctx, id)
-		if errors.Is(err, sql.ErrNoRows) || err == nil && t.AgentID != staffID {
-			return "", ErrNotYours
-		}
-		if err != nil {
-			return "", err
-		}
-		return "ticket:" + id, nil
-	}
-	a, err := s.booking.ByID(ctx, room)
-	if errors.Is(err, store.ErrNotFound) || err == nil && a.AgentID != staffID {
-		return "", ErrNotYours
-	}
-	if err != nil {
-		return "", err
-	}
-	return "appointment:" + room, nil
 }
 
 // KeptChat is the number of messages kept so far from the call of room, for the outcome

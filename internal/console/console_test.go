@@ -296,6 +296,8 @@ func TestFinishWritesTheContactRecord(t *testing.T) {
 			{"unknown level", func(o *console.Outcome) { o.AuthLevel = "total" }, "auth_level"},
 			{"third party without a name", func(o *console.Outcome) { o.Person = console.PersonThirdParty }, "representative"},
 			{"stage 9", func(o *console.Outcome) { o.Stage = 9 }, "stage"},
+			{"a NUL in the reason", func(o *console.Outcome) { o.Reason = "prazo\x00" }, "reason"},
+			{"a NUL in the theme", func(o *console.Outcome) { o.ThemeID = "\x00" }, "theme"},
 		}
 		for _, c := range bad {
 			o := outcome()
@@ -595,9 +597,10 @@ func TestScriptHasEightStages(t *testing.T) {
 	}
 }
 
-// TestKeptChatGoesIntoTheContactRecord: only the agent of an appointment keeps its call's
-// chat (each keeping audited, the last one counts); finishing moves it into the contact
-// record; a chat kept for a contact never finished is deleted after 12 hours.
+// TestKeptChatGoesIntoTheContactRecord: only the agent serving an appointment keeps its
+// call's chat (each keeping audited, the last one counts); finishing moves it into the
+// contact record, and a keeping after that is refused; a chat kept for a contact never
+// finished is deleted after 12 hours.
 func TestKeptChatGoesIntoTheContactRecord(t *testing.T) {
 	storetest.Engines(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
@@ -614,8 +617,8 @@ func TestKeptChatGoesIntoTheContactRecord(t *testing.T) {
 		second := call.ChatMessage{From: "agent-a1", Name: "Ana", Role: "agent", Text: "Escrevo aqui, então.", At: at.Add(time.Minute)}
 
 		for _, c := range []struct{ room, staff string }{{appt.ID, "a2"}, {"no-such-appointment", "a1"}, {console.TicketRoom("nope"), "a1"}} {
-			if err := f.console.KeepChat(ctx, c.room, c.staff, []call.ChatMessage{first}); !errors.Is(err, console.ErrNotYours) {
-				t.Errorf("%s keeping the chat of %s: %v, want ErrNotYours", c.staff, c.room, err)
+			if err := f.console.KeepChat(ctx, c.room, c.staff, []call.ChatMessage{first}); !errors.Is(err, console.ErrNotServing) {
+				t.Errorf("%s keeping the chat of %s: %v, want ErrNotServing", c.staff, c.room, err)
 			}
 		}
 		if err := f.console.KeepChat(ctx, appt.ID, "a1", []call.ChatMessage{first}); err != nil {
@@ -642,6 +645,9 @@ func TestKeptChatGoesIntoTheContactRecord(t *testing.T) {
 		}
 		if n, _ := f.console.KeptChat(ctx, appt.ID); n != 0 {
 			t.Errorf("%d messages still kept after finishing", n)
+		}
+		if err := f.console.KeepChat(ctx, appt.ID, "a1", []call.ChatMessage{first, second, first}); !errors.Is(err, console.ErrNotServing) {
+			t.Errorf("keeping the chat after finishing: %v, want ErrNotServing", err)
 		}
 		contacts, err := f.console.ContactsFor(ctx, booking.Match{Email: maria.Email}, 10)
 		if err != nil || len(contacts) != 1 || len(contacts[0].Chat) != 2 {

@@ -54,6 +54,10 @@ const (
 	maxName   = 200
 )
 
+// storable tells whether a text typed by the agent can be stored: valid UTF-8, and no
+// NUL, which PostgreSQL refuses in text columns.
+func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
 // Outcome is what the agent records when finishing a contact.
 type Outcome struct {
 	Reason         string
@@ -74,16 +78,19 @@ func (o *Outcome) Validate() map[string]string {
 	o.FollowUp, o.Representative = strings.TrimSpace(o.FollowUp), strings.TrimSpace(o.Representative)
 	if o.Reason == "" {
 		errs["reason"] = "console.error.reason_required"
-	} else if utf8.RuneCountInString(o.Reason) > maxReason || !utf8.ValidString(o.Reason) {
+	} else if utf8.RuneCountInString(o.Reason) > maxReason || !storable(o.Reason) {
 		errs["reason"] = "console.error.too_long"
+	}
+	if !storable(o.ThemeID) {
+		errs["theme"] = "console.error.theme"
 	}
 	if !slices.Contains(Outcomes, o.Code) {
 		errs["outcome"] = "console.error.outcome"
 	}
-	if utf8.RuneCountInString(o.Notes) > maxNotes || !utf8.ValidString(o.Notes) {
+	if utf8.RuneCountInString(o.Notes) > maxNotes || !storable(o.Notes) {
 		errs["notes"] = "console.error.too_long"
 	}
-	if utf8.RuneCountInString(o.FollowUp) > maxNotes || !utf8.ValidString(o.FollowUp) {
+	if utf8.RuneCountInString(o.FollowUp) > maxNotes || !storable(o.FollowUp) {
 		errs["follow_up"] = "console.error.too_long"
 	} else if o.Code == OutcomeFollowUp && o.FollowUp == "" {
 		errs["follow_up"] = "console.error.follow_up_required"
@@ -103,7 +110,7 @@ func (o *Outcome) Validate() map[string]string {
 	case PersonThirdParty:
 		if o.Representative == "" {
 			errs["representative"] = "console.error.representative_required"
-		} else if utf8.RuneCountInString(o.Representative) > maxName || !utf8.ValidString(o.Representative) {
+		} else if utf8.RuneCountInString(o.Representative) > maxName || !storable(o.Representative) {
 			errs["representative"] = "console.error.too_long"
 		}
 	default:
@@ -257,6 +264,11 @@ func (s *Service) Finish(ctx context.Context, staffID string, o Outcome) (Contac
 				return err
 			}
 		}
+		// Released first: that takes the agent's row, which a KeepChat of this contact
+		// holds until it commits, so the chat taken next is the last one kept.
+		if err := release(ctx, tx, staffID, StatusWrapUp, now); err != nil {
+			return err
+		}
 		room := c.AppointmentID
 		if c.TicketID != "" {
 			room = TicketRoom(c.TicketID)
@@ -265,10 +277,7 @@ func (s *Service) Finish(ctx context.Context, staffID string, o Outcome) (Contac
 		if c.Chat, err = takeKeptChat(ctx, tx, room); err != nil {
 			return err
 		}
-		if err := insertContact(ctx, tx, &c, now); err != nil {
-			return err
-		}
-		return release(ctx, tx, staffID, StatusWrapUp, now)
+		return insertContact(ctx, tx, &c, now)
 	})
 	if err != nil {
 		return Contact{}, fmt.Errorf("finish the contact of %s: %w", staffID, err)

@@ -73,9 +73,12 @@ func (p *Progress) Validate() map[string]string {
 		max         int
 	}{{"reason", d.Reason, maxReason}, {"notes", d.Notes, maxNotes}, {"follow_up", d.FollowUp, maxNotes},
 		{"representative", d.Representative, maxName}} {
-		if utf8.RuneCountInString(f.text) > f.max || !utf8.ValidString(f.text) {
+		if utf8.RuneCountInString(f.text) > f.max || !storable(f.text) {
 			errs[f.field] = "console.error.too_long"
 		}
+	}
+	if !storable(d.ThemeID) {
+		errs["theme"] = "console.error.theme"
 	}
 	if d.Code != "" && !slices.Contains(Outcomes, d.Code) {
 		errs["outcome"] = "console.error.outcome"
@@ -98,7 +101,7 @@ func (p *Progress) Validate() map[string]string {
 func subjectColumn(subject string) (column, id string, ok bool) {
 	kind, id, _ := strings.Cut(subject, ":")
 	switch {
-	case id == "":
+	case id == "" || !storable(id):
 		return "", "", false
 	case kind == KindAppointment:
 		return "appointment_id", id, true

@@ -17,6 +17,7 @@ func FuzzProgressForm(f *testing.F) {
 	f.Add("subject=appointment:y&done=9&current=0&stage=-1&outcome=no_show")
 	f.Add("done=x&current=99999999999999999999&reason=%FF%FE&person=third_party&representative=Filha")
 	f.Add("notes=" + strings.Repeat("a", 5000))
+	f.Add("notes=a%00b&theme=t%00")
 	f.Fuzz(func(t *testing.T, form string) {
 		v, err := url.ParseQuery(form)
 		if err != nil {
@@ -40,6 +41,12 @@ func FuzzProgressForm(f *testing.F) {
 		}
 		if p.Draft.Code != "" && !slices.Contains(Outcomes, p.Draft.Code) {
 			t.Fatalf("outcome %q", p.Draft.Code)
+		}
+		d := p.Draft
+		for _, s := range []string{d.Reason, d.ThemeID, d.Notes, d.FollowUp, d.Representative} {
+			if !storable(s) {
+				t.Fatalf("a text PostgreSQL cannot store passed: %q", s)
+			}
 		}
 	})
 }

@@ -85,6 +85,10 @@ func TestProgressIsSavedAndCleared(t *testing.T) {
 			{"unknown person", "a1", func(p *console.Progress) { p.Draft.Person = "cat" }, "person"},
 			{"reason too long", "a1", func(p *console.Progress) { p.Draft.Reason = string(make([]rune, 501)) }, "reason"},
 			{"unknown theme", "a1", func(p *console.Progress) { p.Draft.ThemeID = "nope" }, "theme"},
+			// PostgreSQL refuses a NUL in a text column: refused here, never a 500.
+			{"a NUL in the notes", "a1", func(p *console.Progress) { p.Draft.Notes = "a\x00b" }, "notes"},
+			{"a NUL in the theme", "a1", func(p *console.Progress) { p.Draft.ThemeID = "t\x00" }, "theme"},
+			{"a NUL in the subject", "a1", func(p *console.Progress) { p.Subject += "\x00" }, ""},
 		}
 		for _, c := range refused {
 			q := p

@@ -9,6 +9,7 @@ import (
 	"github.com/coder/websocket"
 
 	"balcao/internal/auth"
+	"balcao/internal/calendar"
 	"balcao/internal/events"
 	"balcao/internal/queue"
 )
@@ -59,8 +60,12 @@ func (h *Web) interpreterLive(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	today := calendar.DateOf(h.svc.now().In(h.svc.loc))
 	var topics []string
 	for _, b := range list {
+		if calendar.DateOf(b.Start.In(h.svc.loc)) != today {
+			continue // a later day's call changes nothing the page shows live
+		}
 		if t := AgentTopic(b.AgentID); !slices.Contains(topics, t) {
 			topics = append(topics, t)
 		}

@@ -137,7 +137,13 @@ func DeleteLocation(ctx context.Context, q store.Queryer, id string, now time.Ti
 	if _, err := q.Exec(ctx, "DELETE FROM closures WHERE location_id = ?", id); err != nil {
 		return fmt.Errorf("delete location %s: %w", id, err)
 	}
-	return affectOne(q.Exec(ctx, "DELETE FROM locations WHERE id = ?", id))("delete location " + id)
+	res, err := q.Exec(ctx, "DELETE FROM locations WHERE id = ?", id)
+	if store.IsForeignKeyViolation(err) {
+		// Something came to refer to it since the count (on PostgreSQL, another
+		// transaction): the same refusal, without the count.
+		return fmt.Errorf("delete location %s: %w", id, &LocationInUseError{})
+	}
+	return affectOne(res, err)("delete location " + id)
 }
 
 // LocationUses counts what refers to a location.

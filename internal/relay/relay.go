@@ -163,7 +163,7 @@ func (s *Server) listen() error {
 		port := udp.LocalAddr().(*net.UDPAddr).Port
 		tcp, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err == nil {
-			s.udp, s.tcp = udp, &trackedListener{Listener: tcp, conns: map[net.Conn]struct{}{}}
+			s.udp, s.tcp = udp, &trackedListener{Listener: tcp, conns: map[net.Conn]struct{}{}, idle: tcpIdle, log: s.log}
 			return nil
 		}
 		udp.Close()
@@ -248,28 +248,73 @@ func (s *Server) released(_, _ net.Addr, protocol, id, _ string) {
 	s.log.Info("relay allocation released", "participant", id, "transport", protocol)
 }
 
+// Limits of TURN over TCP, where a connection costs a goroutine and a descriptor before
+// any credential is checked: so many at once in all and from one address, and a
+// connection with nothing to read for tcpIdle is closed. A client in a call always has
+// something to send (media, or ICE consent checks every few seconds), and refreshes its
+// allocation well within that.
+const (
+	maxTCPConns       = 2000
+	maxTCPConnsPerIP  = 50
+	tcpIdle           = 2 * time.Minute
+	tcpRefusalLogSpan = time.Minute
+)
+
 // trackedListener remembers the TCP connections it accepted: the TURN server closes its
-// listener on Close but leaves the connections to their clients.
+// listener on Close but leaves the connections to their clients. It also holds them to
+// the limits above.
 type trackedListener struct {
 	net.Listener
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
+	mu        sync.Mutex
+	conns     map[net.Conn]struct{}
+	perIP     map[netip.Addr]int
+	closed    bool
+	lastNoted time.Time // of a refusal, so that a flood does not flood the log too
+	idle      time.Duration
+	log       *slog.Logger
 }
 
 func (l *trackedListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			c.Close()
+			return nil, net.ErrClosed
+		}
+		ip := remoteIP(c)
+		if len(l.conns) >= maxTCPConns || l.perIP[ip] >= maxTCPConnsPerIP {
+			noted := time.Since(l.lastNoted) > tcpRefusalLogSpan
+			if noted {
+				l.lastNoted = time.Now()
+			}
+			l.mu.Unlock()
+			c.Close()
+			if noted {
+				l.log.Warn("relay TCP connection refused: too many open", "limit_total", maxTCPConns, "limit_per_address", maxTCPConnsPerIP)
+			}
+			continue
+		}
+		if l.perIP == nil {
+			l.perIP = map[netip.Addr]int{}
+		}
+		l.conns[c] = struct{}{}
+		l.perIP[ip]++
+		l.mu.Unlock()
+		return &trackedConn{Conn: c, l: l, ip: ip, idle: l.idle}, nil
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		c.Close()
-		return nil, net.ErrClosed
+}
+
+func remoteIP(c net.Conn) netip.Addr {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		ip, _ := netip.AddrFromSlice(a.IP)
+		return ip.Unmap()
 	}
-	l.conns[c] = struct{}{}
-	return &trackedConn{Conn: c, l: l}, nil
+	return netip.Addr{}
 }
 
 func (l *trackedListener) closeConns() {
@@ -280,18 +325,32 @@ func (l *trackedListener) closeConns() {
 		c.Close()
 	}
 	clear(l.conns)
+	clear(l.perIP)
 }
 
 type trackedConn struct {
 	net.Conn
 	l    *trackedListener
+	ip   netip.Addr
+	idle time.Duration
 	once sync.Once
+}
+
+// Read waits at most the idle time for the client's next bytes.
+func (c *trackedConn) Read(b []byte) (int, error) {
+	if err := c.Conn.SetReadDeadline(time.Now().Add(c.idle)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(b)
 }
 
 func (c *trackedConn) Close() error {
 	c.once.Do(func() {
 		c.l.mu.Lock()
 		delete(c.l.conns, c.Conn)
+		if c.l.perIP[c.ip]--; c.l.perIP[c.ip] <= 0 {
+			delete(c.l.perIP, c.ip)
+		}
 		c.l.mu.Unlock()
 	})
 	return c.Conn.Close()

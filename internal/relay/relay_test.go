@@ -268,3 +268,54 @@ func TestRelayCloseEndsTCPClients(t *testing.T) {
 		t.Fatalf("the client's connection is still open after Close: %v", err)
 	}
 }
+
+// TestRelayLimitsTCPConnections: one address holds at most maxTCPConnsPerIP connections
+// before any credential is checked (the next is closed at once), and a connection with
+// nothing to say is closed after the idle time.
+func TestRelayLimitsTCPConnections(t *testing.T) {
+	media := echo(t, "127.0.0.1:0")
+	s := startRelay(t, Config{Routes: []Route{{Announced: media, Local: media}}})
+	s.tcp.mu.Lock()
+	s.tcp.idle = 500 * time.Millisecond // the test cannot wait tcpIdle
+	s.tcp.mu.Unlock()
+	addr := "127.0.0.1:" + strconv.Itoa(s.Port())
+	open := func() net.Conn {
+		c, err := net.Dial("tcp4", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	closedSoon := func(c net.Conn, within time.Duration) bool {
+		c.SetReadDeadline(time.Now().Add(within))
+		_, err := c.Read(make([]byte, 1))
+		ne, ok := err.(net.Error)
+		return err != nil && !(ok && ne.Timeout())
+	}
+	first := open()
+	for range maxTCPConnsPerIP - 1 {
+		open()
+	}
+	if extra := open(); !closedSoon(extra, 300*time.Millisecond) {
+		t.Fatalf("connection %d from one address was kept", maxTCPConnsPerIP+1)
+	}
+	// The first ones said nothing: after the idle time they are gone, and room is made.
+	if !closedSoon(first, 3*time.Second) {
+		t.Fatal("an idle connection was kept past the idle limit")
+	}
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		s.tcp.mu.Lock()
+		n := len(s.tcp.conns)
+		s.tcp.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d idle connections still counted", n)
+		}
+	}
+	if late := open(); closedSoon(late, 200*time.Millisecond) {
+		t.Fatal("a new connection was refused once the idle ones were gone")
+	}
+}

@@ -277,6 +277,20 @@ func IsUniqueViolation(err error) bool {
 	return false
 }
 
+// IsForeignKeyViolation tells whether err is a foreign key refusing a write: a row
+// still referred to, or a reference to a row that is gone.
+func IsForeignKeyViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23503"
+	}
+	var sqliteErr *sqlite.Error
+	if errors.As(err, &sqliteErr) {
+		return sqliteErr.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}
+
 var rebound sync.Map // query text -> PostgreSQL form
 
 // rebind turns `?` placeholders into PostgreSQL's `$n`. Queries in balcao never hold a

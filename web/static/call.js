@@ -653,6 +653,10 @@ if ($('prepare')) {
 // The agent invites an interpreter: a link to copy and send.
 if ($('chat-keep')) {
   $('chat-keep').addEventListener('click', () => {
+    if (!ws || ws.readyState !== WebSocket.OPEN) {
+      $('chat-kept').textContent = t('call.chat.keep_failed'); // reconnecting: nothing was sent
+      return;
+    }
     $('chat-kept').textContent = '';
     send({ type: 'keep_chat' });
   });
