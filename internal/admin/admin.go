@@ -81,8 +81,12 @@ func (h *Admin) Routes(mux *http.ServeMux) {
 	staff := auth.RequireRole(auth.RoleSupervisor, auth.RoleAdministrator)
 	admins := auth.RequireRole(auth.RoleAdministrator)
 	handle := func(pattern string, guard func(httpx.Handler) httpx.Handler, fn httpx.Handler) {
+		post := strings.HasPrefix(pattern, "POST ")
+		if post {
+			fn = storableForm(fn)
+		}
 		next := guard(fn)
-		if strings.HasPrefix(pattern, "POST ") {
+		if post {
 			limit := int64(maxForm)
 			if pattern == "POST /staff/admin/branding" {
 				limit = maxUpload
@@ -184,6 +188,20 @@ func orNotFound(err error) error {
 		return notFound(err)
 	}
 	return err
+}
+
+// storableForm refuses, before any handler sees it, a form with a value that cannot be
+// stored (see httpx.StorableForm).
+func storableForm(next httpx.Handler) httpx.Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := parseForm(r); err != nil {
+			return err
+		}
+		if err := httpx.StorableForm(r.PostForm); err != nil {
+			return err
+		}
+		return next(w, r)
+	}
 }
 
 // parseForm reads a posted form (its size was bounded by limitBody).

@@ -6,6 +6,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"balcao/internal/audit"
 	"balcao/internal/booking"
 	"balcao/internal/calendar"
+	"balcao/internal/store/storetest"
 )
 
 // anaForm is Ana Martins's staff form as the page has it, with changes.
@@ -268,4 +270,32 @@ func TestOrphanedAppointmentsAreRefusedThenCancelledOnRequest(t *testing.T) {
 		// Nothing is booked any more: the topic can go.
 		mustRedirect(t, "withdraw the topic", adm.post("/staff/admin/themes/prova-vida", "action", "withdraw"))
 	})
+}
+
+// TestAdminFormsTakeNoNUL posts every configuration form on PostgreSQL (which refuses a
+// NUL in a text column) with a NUL, or a byte that is not UTF-8, in each field in turn:
+// each is refused with 400 and a message in the user's language, never a server error.
+func TestAdminFormsTakeNoNUL(t *testing.T) {
+	s := newSite(t, storetest.NewPostgresDatabase(t))
+	u := s.signIn(t, adminEmail)
+	for _, p := range adminPOSTs {
+		fields, err := url.ParseQuery(p.fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name := range fields {
+			for _, bad := range []string{"\x00", "\xff"} {
+				form := url.Values{}
+				for k, v := range fields {
+					form[k] = slices.Clone(v)
+				}
+				form.Set(name, form.Get(name)+bad)
+				form.Set("csrf", csrfOf(u))
+				a := u.do("POST", p.path, strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
+				if a.status != http.StatusBadRequest || !strings.Contains(html.UnescapeString(a.body), "caracteres que não podem ser guardados") {
+					t.Errorf("POST %s with %q in %s: %d, want 400 and the message", p.path, bad, name, a.status)
+				}
+			}
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,6 +27,8 @@ import (
 	"balcao/internal/booking"
 	"balcao/internal/config"
 	"balcao/internal/queue"
+	"balcao/internal/store/storetest"
+	"balcao/web"
 )
 
 // The role × route matrix: every route the app registers, asked by a visitor who is not
@@ -283,12 +286,15 @@ func (m *matrixSite) clock() time.Time {
 	return m.now.Add(time.Duration(m.steps.Load()) * auth.TOTPStep)
 }
 
-func newMatrixSite(t *testing.T) *matrixSite {
+func newMatrixSite(t *testing.T) *matrixSite { return newMatrixSiteOn(t, "") }
+
+// newMatrixSiteOn is newMatrixSite on the PostgreSQL database at db, or SQLite when "".
+func newMatrixSiteOn(t *testing.T, db string) *matrixSite {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC) // a Monday
 	m := &matrixSite{now: now, ids: map[string]string{}, keys: map[string][]byte{}}
-	a, err := app.New(ctx, config.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), LogLevel: "error"}, slog.New(slog.DiscardHandler),
+	a, err := app.New(ctx, config.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), DB: db, LogLevel: "error"}, slog.New(slog.DiscardHandler),
 		app.Options{Now: m.clock})
 	if err != nil {
 		t.Fatal(err)
@@ -378,9 +384,18 @@ func (m *matrixSite) fill(path string) string {
 // field, and says what came back.
 func (m *matrixSite) ask(t *testing.T, method, path, token string) string {
 	t.Helper()
+	return m.askWith(t, method, path, token, nil)
+}
+
+// askWith is ask with these fields in a state-changing request's form.
+func (m *matrixSite) askWith(t *testing.T, method, path, token string, fields url.Values) string {
+	t.Helper()
 	var body io.Reader
 	if method != "GET" {
 		form := url.Values{}
+		for k, v := range fields {
+			form[k] = v
+		}
 		if token != "" {
 			form.Set("csrf", auth.CSRFToken(token))
 		}
@@ -542,4 +557,66 @@ func stringValue(e ast.Expr, consts map[string]string) (string, bool) {
 		return stringValue(x.X, consts)
 	}
 	return "", false
+}
+
+// TestEveryFormRefusesUnstorableText posts, to every state-changing route, as every
+// visitor, on PostgreSQL (which refuses a NUL in a text column), a form in which every
+// field any page has holds a NUL, and then one in which each holds a byte that is not
+// UTF-8: whatever the route answers, it is never a server error.
+func TestEveryFormRefusesUnstorableText(t *testing.T) {
+	m := newMatrixSiteOn(t, storetest.NewPostgresDatabase(t))
+	names := formFieldNames(t)
+	posts := 0
+	for _, bad := range []string{"a\x00b", "a\xffb"} {
+		fields := url.Values{}
+		for _, n := range names {
+			fields.Set(n, bad)
+		}
+		for _, row := range routeMatrix {
+			method, _, ok := strings.Cut(row.pattern, " ")
+			if !ok || method == "GET" || row.fresh {
+				continue
+			}
+			path := m.fill(row.path)
+			for i := range 5 {
+				token := ""
+				if i > 0 {
+					token = m.tokens[i-1]
+				}
+				posts++
+				if got := m.askWith(t, method, path, token, fields); strings.HasPrefix(got, "5") {
+					t.Errorf("%s %s as %s with %q in every field: %s", method, path, []string{"nobody", "agent", "interpreter", "supervisor", "administrator"}[i], bad, got)
+				}
+			}
+		}
+	}
+	t.Logf("%d posts with %d fields each", posts, len(names))
+}
+
+// formFieldNames lists the name of every input, select and textarea of every page.
+func formFieldNames(t *testing.T) []string {
+	t.Helper()
+	re := regexp.MustCompile(`<(?:input|select|textarea)[^>]*\sname="([a-z_]+)"`)
+	seen := map[string]bool{"csrf": true}
+	var names []string
+	err := fs.WalkDir(web.FS, "templates", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(web.FS, path)
+		if err != nil {
+			return err
+		}
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			if !seen[m[1]] {
+				seen[m[1]] = true
+				names = append(names, m[1])
+			}
+		}
+		return nil
+	})
+	if err != nil || len(names) < 20 {
+		t.Fatalf("form fields: %v %v", names, err)
+	}
+	return names
 }

@@ -78,7 +78,7 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return httpx.Errorf(http.StatusRequestEntityTooLarge, "too_large", "error.too_large", err)
 	}
-	return nil
+	return httpx.StorableForm(r.PostForm)
 }
 
 // staffPage is what every page of the console has.

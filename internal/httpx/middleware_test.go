@@ -2,9 +2,11 @@ package httpx
 
 import (
 	"compress/gzip"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -49,5 +51,19 @@ func TestCompressOnlyWhatIsWorthIt(t *testing.T) {
 				t.Errorf("body changed (%d bytes, want %d)", len(body), len(c.body))
 			}
 		})
+	}
+}
+
+// TestStorableForm: a form value with a NUL or a byte that is not UTF-8 is refused with
+// 400 and a message key; any other text, newlines and accents included, passes.
+func TestStorableForm(t *testing.T) {
+	if err := StorableForm(url.Values{"notes": {"Linha 1\nLinha 2 — ação"}, "x": {""}}); err != nil {
+		t.Errorf("ordinary text refused: %v", err)
+	}
+	for _, bad := range []string{"a\x00b", "a\xffb"} {
+		var e *Error
+		if err := StorableForm(url.Values{"ok": {"fine"}, "name": {bad}}); !errors.As(err, &e) || e.Status != 400 || e.Key != "error.bad_text" {
+			t.Errorf("%q: %v, want 400 error.bad_text", bad, err)
+		}
 	}
 }
