@@ -65,6 +65,46 @@ func newConsoleSite(t *testing.T) *consoleSite {
 	return s
 }
 
+// bookFirst books req at the first free time (from today, for the next 31 days) at which
+// the booking made is one pick accepts: the service picks the agent (and interpreter)
+// among those free, so each time is tried a few times, and the bookings pick refused are
+// cancelled.
+func (s *consoleSite) bookFirst(t *testing.T, req booking.Request, pick func(booking.Booked) bool) booking.Booked {
+	t.Helper()
+	ctx := t.Context()
+	today := calendar.DateOf(s.now().In(calendar.Lisbon()))
+	slots, err := s.app.Booking.Availability(ctx, req.ThemeID, today, today.AddDays(booking.MaxRangeDays-1), req.SignLanguage)
+	if err != nil || len(slots) == 0 {
+		t.Fatalf("no free time: %v", err)
+	}
+	for _, slot := range slots {
+		var refused []booking.Booked
+		var found booking.Booked
+		for range 3 {
+			req.Start = slot.Start
+			b, err := s.app.Booking.Book(ctx, req)
+			if err != nil {
+				break
+			}
+			if pick(b) {
+				found = b
+				break
+			}
+			refused = append(refused, b)
+		}
+		for _, o := range refused {
+			if _, err := s.app.Booking.Cancel(ctx, o.ID, o.ManageToken); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if found.ID != "" {
+			return found
+		}
+	}
+	t.Fatal("no free time with the staff wanted")
+	return booking.Booked{}
+}
+
 // consoleCatalogue is the console's messages with the main and call catalogues.
 func consoleCatalogue(t *testing.T, lang string) map[string]string {
 	t.Helper()
@@ -411,38 +451,9 @@ func TestConsoleNoShowAndBoard(t *testing.T) {
 	ctx := t.Context()
 
 	// An appointment of Ana Martins at her first free time.
-	today := calendar.DateOf(s.now().In(calendar.Lisbon()))
-	slots, err := s.app.Booking.Availability(ctx, "informacao-geral", today, today.AddDays(booking.MaxRangeDays-1), false)
-	if err != nil || len(slots) == 0 {
-		t.Fatalf("no free time: %v", err)
-	}
-	var appt booking.Booked
-	for _, slot := range slots {
-		var others []booking.Booked
-		for range 3 {
-			b, err := s.app.Booking.Book(ctx, booking.Request{ThemeID: "informacao-geral", Start: slot.Start,
-				Citizen: booking.Citizen{Name: "Maria Lopes", Email: "maria@example.pt", Phone: "912000111", Language: "pt-PT"}})
-			if err != nil {
-				break
-			}
-			if b.AgentID == "ana-martins" {
-				appt = b
-				break
-			}
-			others = append(others, b)
-		}
-		for _, o := range others {
-			if _, err := s.app.Booking.Cancel(ctx, o.ID, o.ManageToken); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if appt.ID != "" {
-			break
-		}
-	}
-	if appt.ID == "" {
-		t.Fatal("no appointment of ana-martins")
-	}
+	appt := s.bookFirst(t, booking.Request{ThemeID: "informacao-geral",
+		Citizen: booking.Citizen{Name: "Maria Lopes", Email: "maria@example.pt", Phone: "912000111", Language: "pt-PT"}},
+		func(b booking.Booked) bool { return b.AgentID == "ana-martins" })
 	s.setNow(appt.Start.Add(2 * time.Minute))
 
 	b := newTab(t, &site{app: s.app, URL: s.URL}, "Europe/Lisbon", 60*time.Second)
@@ -524,42 +535,12 @@ func TestInterpreterPage(t *testing.T) {
 	script := axeScript(t)
 	s := newConsoleSite(t)
 	msg := consoleCatalogue(t, "pt-PT")
-	ctx := t.Context()
 
 	// A sign-language appointment at the first time Filipe Lopes, the demo's staff
 	// interpreter, is free with an agent.
-	today := calendar.DateOf(s.now().In(calendar.Lisbon()))
-	slots, err := s.app.Booking.Availability(ctx, "informacao-geral", today, today.AddDays(booking.MaxRangeDays-1), true)
-	if err != nil || len(slots) == 0 {
-		t.Fatalf("no free time with an interpreter: %v", err)
-	}
-	var appt booking.Booked
-	for _, slot := range slots {
-		var others []booking.Booked
-		for range 3 {
-			b, err := s.app.Booking.Book(ctx, booking.Request{ThemeID: "informacao-geral", Start: slot.Start, SignLanguage: true,
-				Citizen: booking.Citizen{Name: "Maria Lopes", Email: "maria@example.pt", Language: "pt-PT"}})
-			if err != nil {
-				break
-			}
-			if b.InterpreterID == "filipe-lopes" {
-				appt = b
-				break
-			}
-			others = append(others, b)
-		}
-		for _, o := range others {
-			if _, err := s.app.Booking.Cancel(ctx, o.ID, o.ManageToken); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if appt.ID != "" {
-			break
-		}
-	}
-	if appt.ID == "" {
-		t.Fatal("no appointment with filipe-lopes")
-	}
+	appt := s.bookFirst(t, booking.Request{ThemeID: "informacao-geral", SignLanguage: true,
+		Citizen: booking.Citizen{Name: "Maria Lopes", Email: "maria@example.pt", Language: "pt-PT"}},
+		func(b booking.Booked) bool { return b.InterpreterID == "filipe-lopes" })
 	s.setNow(appt.Start.Add(-5 * time.Minute)) // the call is open
 
 	b := newTab(t, &site{app: s.app, URL: s.URL}, "Europe/Lisbon", 60*time.Second)
