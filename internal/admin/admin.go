@@ -190,8 +190,8 @@ func orNotFound(err error) error {
 	return err
 }
 
-// storableForm refuses, before any handler sees it, a form with a value that cannot be
-// stored (see httpx.StorableForm).
+// storableForm parses the form of every POST before its handler runs, and refuses one
+// with a value that cannot be stored (see httpx.StorableForm): handlers read r.PostForm.
 func storableForm(next httpx.Handler) httpx.Handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if err := parseForm(r); err != nil {

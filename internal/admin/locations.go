@@ -116,9 +116,6 @@ func (h *Admin) createLocation(w http.ResponseWriter, r *http.Request) error {
 	if err := need(access.CanManageLocation(me, "")); err != nil {
 		return err
 	}
-	if err := parseForm(r); err != nil {
-		return err
-	}
 	ctx := r.Context()
 	probs := problems{}
 	l := readLocation(r.PostForm, probs, true)
@@ -180,9 +177,6 @@ func (h *Admin) saveLocation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := parseForm(r); err != nil {
-		return err
-	}
 	ctx := r.Context()
 	old, err := directory.LocationByID(ctx, h.db, r.PathValue("id"))
 	if err != nil {
@@ -234,9 +228,6 @@ func (h *Admin) deleteLocation(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := need(access.CanManageLocation(me, "")); err != nil {
-		return err
-	}
-	if err := parseForm(r); err != nil {
 		return err
 	}
 	ctx := r.Context()
@@ -362,9 +353,6 @@ func (h *Admin) renderClosures(w http.ResponseWriter, r *http.Request, me access
 func (h *Admin) changeClosures(w http.ResponseWriter, r *http.Request) error {
 	me, err := h.allowed(r, access.AreaClosures)
 	if err != nil {
-		return err
-	}
-	if err := parseForm(r); err != nil {
 		return err
 	}
 	ctx := r.Context()

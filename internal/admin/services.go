@@ -93,9 +93,6 @@ func (h *Admin) createService(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := parseForm(r); err != nil {
-		return err
-	}
 	probs := problems{}
 	s := readService(r.PostForm, probs, true)
 	if err := h.createNew(r, me, probs, "service:"+s.ID, "op=create", func(tx *store.Tx) error {
@@ -159,9 +156,6 @@ func (h *Admin) servicePage(r *http.Request, me access.Staff, s directory.Servic
 func (h *Admin) saveService(w http.ResponseWriter, r *http.Request) error {
 	me, err := h.allowed(r, access.AreaServices)
 	if err != nil {
-		return err
-	}
-	if err := parseForm(r); err != nil {
 		return err
 	}
 	ctx := r.Context()
@@ -310,9 +304,6 @@ func (h *Admin) createTheme(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := parseForm(r); err != nil {
-		return err
-	}
 	ctx := r.Context()
 	s, err := h.service(r)
 	if err != nil {
@@ -348,9 +339,6 @@ func (h *Admin) editTheme(w http.ResponseWriter, r *http.Request) error {
 func (h *Admin) saveTheme(w http.ResponseWriter, r *http.Request) error {
 	me, err := h.allowed(r, access.AreaServices)
 	if err != nil {
-		return err
-	}
-	if err := parseForm(r); err != nil {
 		return err
 	}
 	ctx := r.Context()

@@ -102,9 +102,6 @@ func (h *Admin) saveSettings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := parseForm(r); err != nil {
-		return err
-	}
 	ctx := r.Context()
 	probs := problems{}
 	days := make([]int, len(retentionSettings))

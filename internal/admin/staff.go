@@ -281,9 +281,6 @@ func (h *Admin) createStaff(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := parseForm(r); err != nil {
-		return err
-	}
 	ctx := r.Context()
 	themes, locations, err := h.known(ctx)
 	if err != nil {
@@ -363,9 +360,6 @@ func servantOf(s directory.StaffEntry) servant {
 func (h *Admin) saveStaff(w http.ResponseWriter, r *http.Request) error {
 	me, err := h.me(r)
 	if err != nil {
-		return err
-	}
-	if err := parseForm(r); err != nil {
 		return err
 	}
 	ctx := r.Context()
@@ -479,9 +473,6 @@ func (h *Admin) enableStaff(w http.ResponseWriter, r *http.Request, me access.St
 func (h *Admin) changeAbsences(w http.ResponseWriter, r *http.Request) error {
 	me, err := h.me(r)
 	if err != nil {
-		return err
-	}
-	if err := parseForm(r); err != nil {
 		return err
 	}
 	ctx := r.Context()

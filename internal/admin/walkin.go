@@ -215,9 +215,6 @@ func (h *Admin) saveWalkIn(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := parseForm(r); err != nil {
-		return err
-	}
 	ctx := r.Context()
 	s, err := h.service(r)
 	if err != nil {
