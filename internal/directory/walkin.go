@@ -51,7 +51,7 @@ type Limit struct{ Min, Max int }
 // WalkInLimits are the ranges of a queue's numbers, by their names in the agency file
 // (which the configuration page uses too).
 var WalkInLimits = map[string]Limit{
-	"max_waiting":      {1, 9999},
+	"max_waiting":      {1, 100000},
 	"max_priority_run": {0, 99},
 	"answer_seconds":   {15, 900},
 	"recall_minutes":   {0, 240},

@@ -36,7 +36,7 @@ func TestWalkInValidate(t *testing.T) {
 		{"accented letter", func(w *directory.WalkIn) { w.Letter = "Ç" }, "letter"},
 		{"digit", func(w *directory.WalkIn) { w.Letter = "1" }, "letter"},
 		{"no room for anyone", func(w *directory.WalkIn) { w.MaxWaiting = 0 }, "max_waiting"},
-		{"too many waiting", func(w *directory.WalkIn) { w.MaxWaiting = 10000 }, "max_waiting"},
+		{"too many waiting", func(w *directory.WalkIn) { w.MaxWaiting = 100001 }, "max_waiting"},
 		{"negative priority run", func(w *directory.WalkIn) { w.MaxPriorityRun = -1 }, "max_priority_run"},
 		{"answer in 5 seconds", func(w *directory.WalkIn) { w.AnswerSeconds = 5 }, "answer_seconds"},
 		{"negative recall", func(w *directory.WalkIn) { w.RecallMinutes = -5 }, "recall_minutes"},
