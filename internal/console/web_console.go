@@ -445,13 +445,7 @@ func (h *Web) setStatus(w http.ResponseWriter, r *http.Request) error {
 	if errors.As(err, &invalid) {
 		return httpx.Errorf(http.StatusUnprocessableEntity, "invalid", "console.error.status", err)
 	}
-	if n := noticeOf(err); n != "" {
-		return back(w, r, "/staff/console", n)
-	}
-	if err != nil {
-		return err
-	}
-	return back(w, r, "/staff/console", "status")
+	return toConsole(w, r, err, "status")
 }
 
 func (h *Web) callNext(w http.ResponseWriter, r *http.Request) error {
@@ -500,25 +494,25 @@ func (h *Web) finish(w http.ResponseWriter, r *http.Request) error {
 		data.Errors = data.Page.Errors(invalid.Fields, finishFields)
 		return h.view.Render(w, http.StatusUnprocessableEntity, "console_agent", data)
 	}
+	return toConsole(w, r, err, "finished")
+}
+
+// toConsole answers a console action: back to the console with the notice done, or
+// with the notice that names why it was refused; any other error as itself.
+func toConsole(w http.ResponseWriter, r *http.Request, err error, done string) error {
 	if n := noticeOf(err); n != "" {
 		return back(w, r, "/staff/console", n)
 	}
 	if err != nil {
 		return err
 	}
-	return back(w, r, "/staff/console", "finished")
+	return back(w, r, "/staff/console", done)
 }
 
 func (h *Web) release(w http.ResponseWriter, r *http.Request) error {
 	staff, _ := auth.StaffFromRequest(r)
 	err := h.svc.Release(r.Context(), staff.ID)
-	if n := noticeOf(err); n != "" {
-		return back(w, r, "/staff/console", n)
-	}
-	if err != nil {
-		return err
-	}
-	return back(w, r, "/staff/console", "released")
+	return toConsole(w, r, err, "released")
 }
 
 func (h *Web) recordCall(w http.ResponseWriter, r *http.Request) error {
@@ -534,13 +528,7 @@ func (h *Web) recordCall(w http.ResponseWriter, r *http.Request) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound(err)
 	}
-	if n := noticeOf(err); n != "" {
-		return back(w, r, "/staff/console", n)
-	}
-	if err != nil {
-		return err
-	}
-	return back(w, r, "/staff/console", "call_recorded")
+	return toConsole(w, r, err, "call_recorded")
 }
 
 func (h *Web) sendJoinLink(w http.ResponseWriter, r *http.Request) error {
@@ -552,11 +540,5 @@ func (h *Web) sendJoinLink(w http.ResponseWriter, r *http.Request) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound(err)
 	}
-	if n := noticeOf(err); n != "" {
-		return back(w, r, "/staff/console", n)
-	}
-	if err != nil {
-		return err
-	}
-	return back(w, r, "/staff/console", "link_sent")
+	return toConsole(w, r, err, "link_sent")
 }
